@@ -1,0 +1,25 @@
+// The lmshrink subcommands. Each registers its flags on the CLI11 app and returns the function that
+// runs it; the functions are thin calls into the library and throw lmshrink::Error on bad input.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace lmshrink::cli {
+
+using Command = std::function<void()>;
+
+Command add_generate(CLI::App& app);
+Command add_eval(CLI::App& app);
+Command add_inspect(CLI::App& app);
+Command add_tokenize(CLI::App& app);
+
+// Writes a JSON record atomically (temp file in the same folder, then rename).
+void write_json_file(const std::string& path, const nlohmann::json& record);
+// Reads a whole file; throws when it is missing or (when non_empty) empty.
+std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty = true);
+std::string now_iso8601();
+
+}  // namespace lmshrink::cli

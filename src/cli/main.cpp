@@ -1,0 +1,52 @@
+// lmshrink: the command-line entry point. Parses the subcommand, runs it, and turns every error
+// into one line on stderr: exit 2 for bad input (lmshrink::Error, unknown or invalid flags),
+// exit 1 for internal errors.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <map>
+
+#include "cli/commands.h"
+#include "lmshrink/util/error.h"
+#include "lmshrink/util/progress.h"
+
+namespace {
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lmshrink: training-free compression of transformer language models"};
+  app.require_subcommand(1);
+  bool quiet = false;
+  int threads = 0;
+  app.add_flag("-q,--quiet", quiet, "No progress bars on stderr");
+  app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  std::map<CLI::App*, lmshrink::cli::Command> commands;
+  for (auto add : {lmshrink::cli::add_generate, lmshrink::cli::add_eval, lmshrink::cli::add_inspect,
+                   lmshrink::cli::add_tokenize}) {
+    lmshrink::cli::Command run = add(app);
+    commands[app.get_subcommands({}).back()] = run;  // add() appended its subcommand
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "lmshrink: error: %s (see lmshrink --help)\n", first_line(e.what()).c_str());
+    return 2;
+  }
+  lmshrink::set_progress_quiet(quiet);
+  if (threads > 0) torch::set_num_threads(threads);
+  try {
+    for (CLI::App* sub : app.get_subcommands()) commands.at(sub)();
+  } catch (const lmshrink::Error& e) {
+    std::fprintf(stderr, "lmshrink: error: %s\n", first_line(e.what()).c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "lmshrink: internal error: %s\n", first_line(e.what()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,34 @@
+// Reader for llama2.c's legacy v0 checkpoint (run.c): a header of 7 int32 (dim, hidden_dim,
+// n_layers, n_heads, n_kv_heads, vocab_size, seq_len; a positive vocab_size means the classifier
+// shares the embedding), then float32 tensors in run.c's order. The file size must equal the header's
+// prediction exactly. llama2.c rotates interleaved pairs (x[2i], x[2i+1]) in RoPE; HF rotates halves
+// (x[i], x[i + d/2]). The q and k rows are permuted per head at load so one forward pass serves both.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "lmshrink/model/transformer.h"
+
+namespace lmshrink {
+
+struct Llama2cHeader {
+  int32_t dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, vocab_size = 0, seq_len = 0;
+  bool shared_classifier = true;  // header vocab_size > 0
+};
+
+constexpr int64_t kLlama2cHeaderBytes = 7 * 4;
+
+// Reads and validates the header; throws lmshrink::Error naming the file on any mismatch.
+Llama2cHeader read_llama2c_header(const std::string& path);
+// Number of float32 values that follow the header for this header.
+int64_t llama2c_payload_floats(const Llama2cHeader& header);
+std::unique_ptr<Transformer> load_llama2c(const std::string& path);
+
+// Rows of w_out_in ([heads * head_dim, in]) reordered per head from interleaved RoPE pairs to
+// rotate-half order: new row j < d/2 is old row 2j, new row d/2 + j is old row 2j + 1.
+at::Tensor interleaved_to_rotate_half(const at::Tensor& w_out_in, int64_t heads, int64_t head_dim);
+
+}  // namespace lmshrink

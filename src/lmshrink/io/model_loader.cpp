@@ -1,0 +1,75 @@
+// Model and tokenizer path resolution (see model_loader.h).
+#include "lmshrink/io/model_loader.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "lmshrink/io/llama2c.h"
+#include "lmshrink/tokenizer/llama2c_tokenizer.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_tokenizer_name(const std::string& name) {
+  return name == "tokenizer.bin" || (name.rfind("tok", 0) == 0 && name.size() > 4 &&
+                                     name.substr(name.size() - 4) == ".bin");
+}
+
+std::vector<fs::path> files_with_suffix(const fs::path& dir, const std::string& suffix) {
+  std::vector<fs::path> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.size() > suffix.size() &&
+        name.substr(name.size() - suffix.size()) == suffix) {
+      found.push_back(entry.path());
+    }
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace
+
+LoadedModel load_model(const std::string& path) {
+  LMSHRINK_CHECK(fs::exists(path), path, ": no such model file or directory");
+  fs::path checkpoint = path;
+  if (fs::is_directory(checkpoint)) {
+    std::vector<fs::path> candidates;
+    for (const fs::path& p : files_with_suffix(checkpoint, ".bin")) {
+      if (!is_tokenizer_name(p.filename().string())) candidates.push_back(p);
+    }
+    LMSHRINK_CHECK(candidates.size() == 1, path, ": expected one llama2.c checkpoint (*.bin) in the directory, found ",
+                   candidates.size());
+    checkpoint = candidates[0];
+  }
+  LMSHRINK_CHECK(checkpoint.extension() == ".bin", checkpoint.string(),
+                 ": unknown model format (supported: llama2.c .bin file or a directory holding one)");
+  return LoadedModel{checkpoint.string(), load_llama2c(checkpoint.string())};
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model) {
+  std::string path = tokenizer_path;
+  if (path.empty()) {
+    fs::path dir = fs::path(model.path).parent_path();
+    if (dir.empty()) dir = ".";
+    for (const fs::path& p : files_with_suffix(dir, ".bin")) {
+      if (is_tokenizer_name(p.filename().string())) {
+        path = p.string();
+        break;
+      }
+    }
+    LMSHRINK_CHECK(!path.empty(), model.path, ": no tokenizer beside the model (tokenizer.bin or tok*.bin); pass --tokenizer");
+  }
+  LMSHRINK_CHECK(fs::is_regular_file(path), path, ": no such tokenizer file");
+  auto tokenizer = std::make_unique<Llama2cTokenizer>(path);
+  int64_t model_vocab = model.model->config().vocab_size;
+  LMSHRINK_CHECK(tokenizer->vocab_size() == model_vocab, path, ": tokenizer has ", tokenizer->vocab_size(),
+                 " tokens but the model ", model.path, " has a vocabulary of ", model_vocab, " (wrong tokenizer?)");
+  return tokenizer;
+}
+
+}  // namespace lmshrink

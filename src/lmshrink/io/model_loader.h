@@ -1,0 +1,23 @@
+// Resolves a user-given model path to a loaded model and finds its tokenizer. A path is a
+// llama2.c .bin file or a directory holding one. (Hugging Face directories arrive with the HF issue.)
+#pragma once
+#include <memory>
+#include <string>
+
+#include "lmshrink/model/transformer.h"
+#include "lmshrink/tokenizer/tokenizer.h"
+
+namespace lmshrink {
+
+struct LoadedModel {
+  std::string path;  // the checkpoint file actually read
+  std::unique_ptr<Transformer> model;
+};
+
+LoadedModel load_model(const std::string& path);
+
+// An explicit tokenizer path, or (when empty) the tokenizer beside the model: tokenizer.bin or
+// tok*.bin in the model's folder. Checks that its vocabulary matches the model's.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model);
+
+}  // namespace lmshrink

@@ -1,0 +1,31 @@
+// DenseLinear: the uncompressed Linear, on libtorch's matmul (BLAS on CPU).
+#include "lmshrink/model/linear.h"
+
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+DenseLinear::DenseLinear(at::Tensor weight_out_in, at::Tensor bias)
+    : weight_out_in_(std::move(weight_out_in)), bias_(std::move(bias)) {
+  LMSHRINK_CHECK(weight_out_in_.dim() == 2, "dense linear: weight must be 2-D [out, in], got ",
+                 weight_out_in_.dim(), "-D");
+  LMSHRINK_CHECK(!bias_.defined() || (bias_.dim() == 1 && bias_.size(0) == weight_out_in_.size(0)),
+                 "dense linear: bias must be [", weight_out_in_.size(0), "]");
+}
+
+at::Tensor DenseLinear::forward(const at::Tensor& x) const {
+  return torch::nn::functional::linear(x, weight_out_in_, bias_);
+}
+
+ParamCount DenseLinear::params() const {
+  ParamCount count;
+  count.values = weight_out_in_.numel() + (bias_.defined() ? bias_.numel() : 0);
+  count.bytes = weight_out_in_.numel() * weight_out_in_.element_size() +
+                (bias_.defined() ? bias_.numel() * bias_.element_size() : 0);
+  return count;
+}
+
+int64_t DenseLinear::in_features() const { return weight_out_in_.size(1); }
+int64_t DenseLinear::out_features() const { return weight_out_in_.size(0); }
+
+}  // namespace lmshrink

@@ -1,0 +1,48 @@
+// The one interface every linear layer of the model goes through: y = x Wᵀ (+ b), W is [out, in].
+// Dense is the uncompressed implementation; the compression methods add LowRank, DictSparse,
+// SharedAtoms and Identity beside it (DESIGN.md, "Key interfaces"), so the forward pass never
+// special-cases a method.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace lmshrink {
+
+struct ParamCount {
+  int64_t values = 0;       // stored numbers (weights, factors, nonzero coefficients)
+  int64_t index_bytes = 0;  // sparse index / mask storage, 0 for dense formats
+  int64_t bytes = 0;        // bytes of all stored tensors at their storage dtype
+};
+
+class Linear {
+ public:
+  virtual ~Linear() = default;
+  virtual at::Tensor forward(const at::Tensor& x) const = 0;  // x [..., in] -> [..., out]
+  virtual at::Tensor dense() const = 0;                       // reconstructed W [out, in]
+  virtual ParamCount params() const = 0;
+  virtual std::string format() const = 0;                     // "dense", "lowrank", ...
+  virtual int64_t in_features() const = 0;
+  virtual int64_t out_features() const = 0;
+};
+
+class DenseLinear : public Linear {
+ public:
+  // weight_out_in: [out, in]; bias: [out] or undefined.
+  explicit DenseLinear(at::Tensor weight_out_in, at::Tensor bias = at::Tensor());
+  at::Tensor forward(const at::Tensor& x) const override;
+  at::Tensor dense() const override { return weight_out_in_; }
+  ParamCount params() const override;
+  std::string format() const override { return "dense"; }
+  int64_t in_features() const override;
+  int64_t out_features() const override;
+  const at::Tensor& weight() const { return weight_out_in_; }
+
+ private:
+  at::Tensor weight_out_in_;
+  at::Tensor bias_;
+};
+
+}  // namespace lmshrink
