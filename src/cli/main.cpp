@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "cli/commands.h"
 #include "lmshrink/util/error.h"
@@ -38,7 +39,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   lmshrink::set_progress_quiet(quiet);
-  if (threads > 0) torch::set_num_threads(threads);
+  // libtorch defaults to one thread on some machines here; use every core unless told otherwise.
+  torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
   try {
     for (CLI::App* sub : app.get_subcommands()) commands.at(sub)();
   } catch (const lmshrink::Error& e) {
