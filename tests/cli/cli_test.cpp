@@ -1,0 +1,128 @@
+// The lmshrink binary end to end: each kind of bad input gives one line on stderr naming the
+// file or flag, and exit code 2; the good paths print and write their JSON records.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace {
+
+using lmshrink::testing::CommandResult;
+using lmshrink::testing::run_lmshrink;
+using lmshrink::testing::shared_path;
+
+std::string quote(const std::string& s) { return "'" + s + "'"; }
+
+std::string write_file(const std::string& tag, const std::string& name, const std::string& bytes) {
+  auto path = (lmshrink::testing::temp_dir("file_" + tag) / name).string();
+  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+  return path;
+}
+
+void expect_bad_input(const CommandResult& r, const std::string& must_mention) {
+  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
+  EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find(must_mention), std::string::npos) << r.stderr_text;
+}
+
+std::string eval_args(const std::string& model, const std::string& text, const std::string& extra) {
+  return "eval " + quote(model) + " --tokenizer " + quote(lmshrink::testing::stories_tok()) + " --ppl " + quote(text) +
+         " " + extra;
+}
+
+std::string eval_text() { return shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"); }
+
+TEST(CliTest, TruncatedCheckpointExitsTwo) {
+  std::string bytes = lmshrink::testing::slurp(lmshrink::testing::stories_bin());
+  std::string path = write_file("trunc", "model.bin", bytes.substr(0, bytes.size() / 2));
+  expect_bad_input(run_lmshrink(eval_args(path, eval_text(), ""), "trunc"), "model.bin");
+}
+
+TEST(CliTest, OversizedCheckpointExitsTwo) {
+  std::string bytes = lmshrink::testing::slurp(lmshrink::testing::stories_bin()) + "junk";
+  std::string path = write_file("oversize", "model.bin", bytes);
+  expect_bad_input(run_lmshrink("inspect " + quote(path), "oversize"), "trailing data");
+}
+
+TEST(CliTest, HeaderMismatchExitsTwo) {
+  std::string bytes = lmshrink::testing::slurp(lmshrink::testing::stories_bin());
+  int32_t vocab = 1000;
+  bytes.replace(20, 4, reinterpret_cast<const char*>(&vocab), 4);
+  std::string path = write_file("header", "model.bin", bytes);
+  expect_bad_input(run_lmshrink("inspect " + quote(path), "header"), "does not match its header");
+}
+
+TEST(CliTest, WrongTokenizerForModelExitsTwo) {
+  std::string llama2_tokenizer = shared_path("tokenizers/llama2-sentencepiece/tokenizer.bin");
+  CommandResult r = run_lmshrink("generate " + quote(lmshrink::testing::stories_bin()) + " --tokenizer " +
+                                     quote(llama2_tokenizer) + " --max-tokens 4", "wrongtok");
+  expect_bad_input(r, "32000 tokens but the model");
+}
+
+TEST(CliTest, EmptyTextFileExitsTwo) {
+  std::string empty = write_file("empty", "empty.txt", "");
+  expect_bad_input(run_lmshrink(eval_args(lmshrink::testing::stories_bin(), empty, ""), "empty"), "file is empty");
+}
+
+TEST(CliTest, SequenceLengthZeroOrAboveContextExitsTwo) {
+  expect_bad_input(run_lmshrink(eval_args(lmshrink::testing::stories_bin(), eval_text(), "--seq-len 0"), "seq0"),
+                   "--seq-len");
+  expect_bad_input(run_lmshrink(eval_args(lmshrink::testing::stories_bin(), eval_text(), "--seq-len 513"), "seq513"),
+                   "exceeds the context");
+}
+
+TEST(CliTest, UnknownFlagAndUnknownProtocolExitTwo) {
+  expect_bad_input(run_lmshrink("inspect " + quote(lmshrink::testing::stories_bin()) + " --frobnicate", "flag"),
+                   "--frobnicate");
+  expect_bad_input(run_lmshrink(eval_args(lmshrink::testing::stories_bin(), eval_text(), "--protocol wiki"), "proto"),
+                   "--protocol");
+  expect_bad_input(run_lmshrink("inspect /nonexistent/model.bin", "missing"), "/nonexistent/model.bin");
+}
+
+TEST(CliTest, EvalWritesTheJsonRecord) {
+  auto json_path = lmshrink::testing::temp_dir("eval_json") / "ppl.json";
+  CommandResult r = run_lmshrink(
+      eval_args(lmshrink::testing::stories_bin(), eval_text(), "--protocol llamacpp --seq-len 256 --json " + quote(json_path.string())),
+      "evaljson");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_NE(r.stdout_text.find("protocol llamacpp"), std::string::npos);
+  nlohmann::json record = nlohmann::json::parse(lmshrink::testing::slurp(json_path));
+  for (const char* key : {"ppl", "nll", "tokens_scored", "windows", "protocol", "seq_len", "model", "file", "seconds"}) {
+    EXPECT_TRUE(record.contains(key)) << key;
+  }
+  EXPECT_EQ(record["protocol"], "llamacpp");
+  EXPECT_EQ(record["tokens_scored"].get<int64_t>(), record["windows"].get<int64_t>() * (256 - 1 - 128));
+  EXPECT_GT(record["ppl"].get<double>(), 1.0);
+  EXPECT_LT(record["ppl"].get<double>(), 20.0);  // a uniform guess would be 512
+}
+
+TEST(CliTest, GenerateFromModelDirectoryFindsItsTokenizer) {
+  CommandResult r = run_lmshrink("generate " + quote(shared_path("models/stories260K")) + " --steps 256", "gen");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_EQ(r.stdout_text.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << r.stdout_text;
+}
+
+TEST(CliTest, TokenizeEncodesDecodesAndReadsJsonl) {
+  std::string tok = quote(lmshrink::testing::stories_tok());
+  CommandResult ids = run_lmshrink("tokenize " + tok + " --text 'Once upon a time' --bos", "tok_ids");
+  EXPECT_EQ(ids.stdout_text, "1 403 407 261 378\n");
+  CommandResult json = run_lmshrink("tokenize " + tok + " --text 'Once upon a time' --json", "tok_json");
+  EXPECT_EQ(json.stdout_text, "[403,407,261,378]\n");
+  CommandResult text = run_lmshrink("tokenize " + tok + " --decode --text '1 403 407 261 378'", "tok_decode");
+  EXPECT_EQ(text.stdout_text, "Once upon a time\n");
+  std::string jsonl = write_file("jsonl", "in.jsonl", "{\"text\": \"Once upon a time\"}\n{\"text\": \"\"}\n");
+  CommandResult lines = run_lmshrink("tokenize " + tok + " --jsonl " + quote(jsonl), "tok_jsonl");
+  EXPECT_EQ(lines.stdout_text, "[403,407,261,378]\n[]\n");
+  std::string bad = write_file("badjsonl", "bad.jsonl", "{\"txt\": 1}\n");
+  expect_bad_input(run_lmshrink("tokenize " + tok + " --jsonl " + quote(bad), "tok_bad"), "bad.jsonl:1");
+}
+
+TEST(CliTest, InspectCountsParameters) {
+  CommandResult r = run_lmshrink("inspect " + quote(lmshrink::testing::stories_bin()), "inspect");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_NE(r.stdout_text.find("total params 260032"), std::string::npos) << r.stdout_text;  // PROVENANCE.txt
+}
+
+}  // namespace
