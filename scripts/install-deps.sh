@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, only the Debian 12 packages lmshrink needs that are missing.
+set -euo pipefail
+packages=(
+  g++ make cmake
+  libtorch-dev            # tensors, linear algebra, autograd (CPU build)
+  libopenblas0-pthread    # fast BLAS for libtorch (Debian's default libblas is the reference BLAS)
+  libgoogle-perftools-dev # tcmalloc: freed tensor pages are reused instead of faulted in again
+  nlohmann-json3-dev libcli11-dev
+  libgtest-dev libbenchmark-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
