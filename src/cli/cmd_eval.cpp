@@ -46,7 +46,7 @@ void run_eval(const EvalArgs& args) {
 Command add_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a model: perplexity of a text file under a named protocol");
-  cmd->add_option("model", args->model, "llama2.c .bin file or a directory holding one")->required();
+  cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--ppl", args->ppl_file, "text file to score")->required();
   cmd->add_option("--protocol", args->protocol, "gptq (all tokens of non-overlapping windows) or llamacpp "

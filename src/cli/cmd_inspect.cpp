@@ -66,7 +66,7 @@ void run_inspect(const InspectArgs& args) {
 Command add_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand("inspect", "Architecture, shapes, parameters and bytes per module type");
-  cmd->add_option("model", args->model, "llama2.c .bin file or a directory holding one")->required();
+  cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--json", args->json, "write a JSON record here");
   return [args] { run_inspect(*args); };
 }

@@ -15,6 +15,7 @@ Command add_generate(CLI::App& app);
 Command add_eval(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_tokenize(CLI::App& app);
+Command add_convert(CLI::App& app);
 
 // Writes a JSON record atomically (temp file in the same folder, then rename).
 void write_json_file(const std::string& path, const nlohmann::json& record);

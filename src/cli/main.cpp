@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
   std::map<CLI::App*, lmshrink::cli::Command> commands;
   for (auto add : {lmshrink::cli::add_generate, lmshrink::cli::add_eval, lmshrink::cli::add_inspect,
-                   lmshrink::cli::add_tokenize}) {
+                   lmshrink::cli::add_tokenize, lmshrink::cli::add_convert}) {
     lmshrink::cli::Command run = add(app);
     commands[app.get_subcommands({}).back()] = run;  // add() appended its subcommand
   }

@@ -126,3 +126,21 @@ TEST(CliTest, InspectCountsParameters) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTest, ConvertWritesAnHfDirectoryThatEveryCommandReads) {
+  auto out = lmshrink::testing::temp_dir("cli_convert") / "hf";
+  CommandResult convert = run_lmshrink("convert " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(out.string()), "convert");
+  ASSERT_EQ(convert.exit_code, 0) << convert.stderr_text;
+  CommandResult inspect = run_lmshrink("inspect " + quote(out.string()), "convert_inspect");
+  EXPECT_NE(inspect.stdout_text.find("total params 260032"), std::string::npos) << inspect.stdout_text;
+  CommandResult again = run_lmshrink("convert " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(out.string()), "convert2");
+  expect_bad_input(again, "already exists");
+  CommandResult gen = run_lmshrink("generate " + quote(out.string()) + " --tokenizer " + quote(lmshrink::testing::stories_tok()) +
+                                       " --steps 256", "convert_gen");
+  ASSERT_EQ(gen.exit_code, 0) << gen.stderr_text;
+  EXPECT_EQ(gen.stdout_text.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << gen.stdout_text;
+}
+
+}  // namespace

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/llama2c.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
 #include "lmshrink/util/error.h"
@@ -37,24 +38,27 @@ std::vector<fs::path> files_with_suffix(const fs::path& dir, const std::string& 
 LoadedModel load_model(const std::string& path) {
   LMSHRINK_CHECK(fs::exists(path), path, ": no such model file or directory");
   fs::path checkpoint = path;
+  if (fs::is_directory(checkpoint) && fs::exists(checkpoint / "config.json")) {
+    return LoadedModel{checkpoint.string(), load_hf_model(checkpoint.string())};
+  }
   if (fs::is_directory(checkpoint)) {
     std::vector<fs::path> candidates;
     for (const fs::path& p : files_with_suffix(checkpoint, ".bin")) {
       if (!is_tokenizer_name(p.filename().string())) candidates.push_back(p);
     }
-    LMSHRINK_CHECK(candidates.size() == 1, path, ": expected one llama2.c checkpoint (*.bin) in the directory, found ",
+    LMSHRINK_CHECK(candidates.size() == 1, path, ": expected a Hugging Face directory (config.json) or one llama2.c checkpoint (*.bin), found ",
                    candidates.size());
     checkpoint = candidates[0];
   }
   LMSHRINK_CHECK(checkpoint.extension() == ".bin", checkpoint.string(),
-                 ": unknown model format (supported: llama2.c .bin file or a directory holding one)");
+                 ": unknown model format (supported: a Hugging Face directory with config.json, a llama2.c .bin file or a directory holding one)");
   return LoadedModel{checkpoint.string(), load_llama2c(checkpoint.string())};
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model) {
   std::string path = tokenizer_path;
   if (path.empty()) {
-    fs::path dir = fs::path(model.path).parent_path();
+    fs::path dir = fs::is_directory(model.path) ? fs::path(model.path) : fs::path(model.path).parent_path();
     if (dir.empty()) dir = ".";
     for (const fs::path& p : files_with_suffix(dir, ".bin")) {
       if (is_tokenizer_name(p.filename().string())) {

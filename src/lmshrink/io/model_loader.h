@@ -1,5 +1,5 @@
-// Resolves a user-given model path to a loaded model and finds its tokenizer. A path is a
-// llama2.c .bin file or a directory holding one. (Hugging Face directories arrive with the HF issue.)
+// Resolves a user-given model path to a loaded model and finds its tokenizer. A path is a Hugging
+// Face directory (config.json + safetensors), a llama2.c .bin file, or a directory holding one.
 #pragma once
 #include <memory>
 #include <string>
@@ -10,7 +10,7 @@
 namespace lmshrink {
 
 struct LoadedModel {
-  std::string path;  // the checkpoint file actually read
+  std::string path;  // the checkpoint file (llama2.c) or directory (HF) actually read
   std::unique_ptr<Transformer> model;
 };
 

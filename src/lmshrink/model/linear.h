@@ -39,6 +39,7 @@ class DenseLinear : public Linear {
   int64_t in_features() const override;
   int64_t out_features() const override;
   const at::Tensor& weight() const { return weight_out_in_; }
+  const at::Tensor& bias() const { return bias_; }  // undefined when there is none
 
  private:
   at::Tensor weight_out_in_;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "lmshrink/model/rope.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -34,9 +35,11 @@ Transformer::Transformer(ModelConfig config, at::Tensor embed_tokens, std::vecto
     lm_head_ = std::make_unique<DenseLinear>(embed_tokens_);
     lm_head_tied_ = true;
   }
-  at::Tensor inv_freq = 1.0 / torch::pow(config_.rope_theta,
-                                         torch::arange(0, config_.head_dim, 2, torch::kInt64).to(torch::kFloat32) /
-                                             static_cast<float>(config_.head_dim));
+  for (const TransformerBlock& b : blocks_) {
+    LMSHRINK_CHECK(b.q_norm.defined() == config_.qk_norm && b.k_norm.defined() == config_.qk_norm,
+                   "model: q_norm/k_norm must be present exactly when the config asks for qk_norm");
+  }
+  at::Tensor inv_freq = rope_inv_freq(config_);
   at::Tensor positions = torch::arange(config_.max_position_embeddings, torch::kInt64).to(torch::kFloat32);
   at::Tensor angles = torch::outer(positions, inv_freq);  // [max_positions, head_dim / 2]
   rope_cos_ = angles.cos();
@@ -68,6 +71,10 @@ at::Tensor Transformer::attention(const TransformerBlock& block, int64_t layer, 
   at::Tensor q = block.q_proj->forward(normed).view({batch, seq, config_.num_heads, head_dim}).transpose(1, 2);
   at::Tensor k = block.k_proj->forward(normed).view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
   at::Tensor v = block.v_proj->forward(normed).view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
+  if (config_.qk_norm) {  // Qwen3: RMSNorm over each head's vector, before RoPE
+    q = rms_norm(q, block.q_norm, config_.rms_norm_eps);
+    k = rms_norm(k, block.k_norm, config_.rms_norm_eps);
+  }
   q = apply_rope(q, start_pos);
   k = apply_rope(k, start_pos);
   if (cache) {
@@ -114,6 +121,9 @@ at::Tensor Transformer::forward(const at::Tensor& tokens, KVCache* cache) const 
   int64_t seq = tokens.size(-1);
   LMSHRINK_CHECK(start_pos + seq <= config_.max_position_embeddings, "forward: ", start_pos + seq,
                  " positions exceed the model context of ", config_.max_position_embeddings);
+  LMSHRINK_CHECK(config_.sliding_window <= 0 || start_pos + seq <= config_.sliding_window, "forward: ",
+                 start_pos + seq, " positions exceed the sliding window of ", config_.sliding_window,
+                 " (sliding-window attention is not implemented; use a shorter --seq-len)");
   LMSHRINK_CHECK(!cache || start_pos + seq <= cache->capacity, "forward: KV cache holds ", cache->capacity,
                  " positions, need ", start_pos + seq);
   at::Tensor hidden = embed(tokens);

@@ -17,6 +17,7 @@ namespace lmshrink {
 struct TransformerBlock {
   at::Tensor attn_norm;  // [hidden]
   at::Tensor mlp_norm;   // [hidden]
+  at::Tensor q_norm, k_norm;  // [head_dim], Qwen3 only (undefined otherwise)
   std::unique_ptr<Linear> q_proj, k_proj, v_proj, o_proj;  // q: [heads*head_dim, hidden], ...
   std::unique_ptr<Linear> gate_proj, up_proj, down_proj;  // gate/up: [intermediate, hidden]
 };

@@ -1,0 +1,48 @@
+// lmshrink convert MODEL.bin -o OUT: llama2.c checkpoint + tokenizer.bin -> Hugging Face directory.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "lmshrink/io/llama2c_convert.h"
+#include "lmshrink/io/model_loader.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink::cli {
+
+namespace {
+
+struct ConvertArgs {
+  std::string model, tokenizer, out;
+  bool force = false;
+};
+
+void run_convert(const ConvertArgs& args) {
+  LoadedModel loaded = load_model(args.model);
+  LMSHRINK_CHECK(loaded.model->config().source_format == "llama2c", args.model,
+                 ": convert reads llama2.c checkpoints; this is already a Hugging Face directory");
+  std::string tokenizer = args.tokenizer;
+  if (tokenizer.empty()) {
+    std::filesystem::path dir = std::filesystem::path(loaded.path).parent_path();
+    for (const char* name : {"tokenizer.bin", "tok512.bin"}) {
+      if (std::filesystem::exists(dir / name)) tokenizer = (dir / name).string();
+    }
+    LMSHRINK_CHECK(!tokenizer.empty(), loaded.path, ": no tokenizer.bin beside the checkpoint; pass --tokenizer");
+  }
+  int64_t merges = convert_llama2c_to_hf(loaded.path, tokenizer, args.out, args.force);
+  std::printf("wrote %s: config.json, model.safetensors (float32), tokenizer.json (%lld merges), tokenizer_config.json\n",
+              args.out.c_str(), static_cast<long long>(merges));
+}
+
+}  // namespace
+
+Command add_convert(CLI::App& app) {
+  auto args = std::make_shared<ConvertArgs>();
+  CLI::App* cmd = app.add_subcommand("convert", "Convert a llama2.c checkpoint to a Hugging Face Llama directory");
+  cmd->add_option("model", args->model, "llama2.c .bin file or a directory holding one")->required();
+  cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
+  cmd->add_option("-o,--out", args->out, "output directory (written atomically; must not exist)")->required();
+  cmd->add_flag("--force", args->force, "replace the output directory if it exists");
+  return [args] { run_convert(*args); };
+}
+
+}  // namespace lmshrink::cli

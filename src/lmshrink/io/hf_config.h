@@ -1,0 +1,21 @@
+// Hugging Face config.json <-> ModelConfig for the supported decoder families: LlamaForCausalLM,
+// MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM. Reads rope_scaling and the newer
+// rope_parameters spelling (transformers v5, where rope_theta moves inside it), torch_dtype or dtype,
+// bos/eos ids given as an int or a list, explicit head_dim, and each family's bias / q-k-norm rules.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "lmshrink/model/config.h"
+
+namespace lmshrink {
+
+// origin names the file in error messages. Throws lmshrink::Error for an unknown architecture or a
+// missing required field.
+ModelConfig parse_hf_config(const nlohmann::json& json, const std::string& origin);
+ModelConfig read_hf_config(const std::string& path);
+
+// A config.json for config (architecture LlamaForCausalLM unless config.architecture says otherwise).
+nlohmann::json hf_config_json(const ModelConfig& config);
+
+}  // namespace lmshrink

@@ -1,0 +1,162 @@
+// HF checkpoint directory reading and writing (see hf_model.h).
+#include "lmshrink/io/hf_model.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/hf_config.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shape_text(at::IntArrayRef shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+std::string layer_prefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
+
+}  // namespace
+
+HfWeights::HfWeights(const std::string& dir) : dir_(dir) {
+  fs::path index = fs::path(dir) / "model.safetensors.index.json";
+  fs::path single = fs::path(dir) / "model.safetensors";
+  if (fs::exists(index)) {
+    std::ifstream in(index);
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    LMSHRINK_CHECK(!j.is_discarded() && j.contains("weight_map") && j["weight_map"].is_object(), index.string(),
+                   ": expected a JSON object with a \"weight_map\"");
+    std::map<std::string, const SafetensorsFile*> opened;
+    for (const auto& [name, file] : j["weight_map"].items()) {
+      std::string shard = file.get<std::string>();
+      if (!opened.count(shard)) {
+        shards_.push_back(std::make_unique<SafetensorsFile>((fs::path(dir) / shard).string()));
+        opened[shard] = shards_.back().get();
+      }
+      LMSHRINK_CHECK(opened[shard]->contains(name), index.string(), ": tensor ", name, " is listed in shard ", shard,
+                     " but that file does not contain it");
+      shard_of_[name] = opened[shard];
+    }
+  } else {
+    LMSHRINK_CHECK(fs::exists(single), dir, ": no model.safetensors or model.safetensors.index.json");
+    shards_.push_back(std::make_unique<SafetensorsFile>(single.string()));
+    for (const auto& [name, info] : shards_.back()->tensors()) shard_of_[name] = shards_.back().get();
+  }
+}
+
+at::Tensor HfWeights::get(const std::string& name, const std::vector<int64_t>& expected_shape) {
+  auto it = shard_of_.find(name);
+  LMSHRINK_CHECK(it != shard_of_.end(), dir_, ": missing tensor ", name, " (expected shape ", shape_text(expected_shape), ")");
+  at::Tensor t = it->second->tensor(name);
+  LMSHRINK_CHECK(t.sizes().vec() == expected_shape, it->second->path(), ": ", name, ": expected shape ",
+                 shape_text(expected_shape), ", got ", shape_text(t.sizes()));
+  used_.insert(name);
+  return t.scalar_type() == torch::kFloat32 ? t : t.to(torch::kFloat32);
+}
+
+std::vector<std::string> HfWeights::unused() const {
+  std::vector<std::string> names;
+  for (const auto& [name, shard] : shard_of_) {
+    if (!used_.count(name)) names.push_back(name);
+  }
+  return names;
+}
+
+namespace {
+
+std::unique_ptr<Linear> load_linear(HfWeights& w, const std::string& name, int64_t out, int64_t in, bool bias) {
+  at::Tensor weight = w.get(name + ".weight", {out, in});
+  at::Tensor b = bias ? w.get(name + ".bias", {out}) : at::Tensor();
+  return std::make_unique<DenseLinear>(weight, b);
+}
+
+TransformerBlock load_block(HfWeights& w, const ModelConfig& c, int64_t layer) {
+  std::string p = layer_prefix(layer);
+  int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim, h = c.hidden_size;
+  TransformerBlock b;
+  b.attn_norm = w.get(p + "input_layernorm.weight", {h});
+  b.mlp_norm = w.get(p + "post_attention_layernorm.weight", {h});
+  b.q_proj = load_linear(w, p + "self_attn.q_proj", q_dim, h, c.attention_bias);
+  b.k_proj = load_linear(w, p + "self_attn.k_proj", kv_dim, h, c.attention_bias);
+  b.v_proj = load_linear(w, p + "self_attn.v_proj", kv_dim, h, c.attention_bias);
+  b.o_proj = load_linear(w, p + "self_attn.o_proj", h, q_dim, c.attention_output_bias);
+  if (c.qk_norm) {
+    b.q_norm = w.get(p + "self_attn.q_norm.weight", {c.head_dim});
+    b.k_norm = w.get(p + "self_attn.k_norm.weight", {c.head_dim});
+  }
+  b.gate_proj = load_linear(w, p + "mlp.gate_proj", c.intermediate_size, h, c.mlp_bias);
+  b.up_proj = load_linear(w, p + "mlp.up_proj", c.intermediate_size, h, c.mlp_bias);
+  b.down_proj = load_linear(w, p + "mlp.down_proj", h, c.intermediate_size, c.mlp_bias);
+  return b;
+}
+
+}  // namespace
+
+std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
+  ModelConfig c = read_hf_config((fs::path(dir) / "config.json").string());
+  HfWeights w(dir);
+  at::Tensor embed = w.get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+  std::vector<TransformerBlock> blocks;
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) blocks.push_back(load_block(w, c, layer));
+  at::Tensor final_norm = w.get("model.norm.weight", {c.hidden_size});
+  std::unique_ptr<Linear> lm_head;
+  if (!c.tie_word_embeddings) {
+    lm_head = std::make_unique<DenseLinear>(w.get("lm_head.weight", {c.vocab_size, c.hidden_size}));
+  }
+  for (const std::string& name : w.unused()) {
+    bool harmless = name.find("rotary_emb.inv_freq") != std::string::npos ||
+                    (c.tie_word_embeddings && name == "lm_head.weight");
+    LMSHRINK_CHECK(harmless, dir, ": unexpected tensor ", name, " for ", c.architecture, " with this config");
+  }
+  return std::make_unique<Transformer>(c, embed, std::move(blocks), final_norm, std::move(lm_head));
+}
+
+namespace {
+
+void add_linear(std::vector<std::pair<std::string, at::Tensor>>& out, const std::string& name, const Linear& linear) {
+  const auto* dense = dynamic_cast<const DenseLinear*>(&linear);
+  LMSHRINK_CHECK(dense != nullptr, name, ": only dense layers can be written as a plain HF checkpoint (format ",
+                 linear.format(), ")");
+  out.push_back({name + ".weight", dense->weight()});
+  if (dense->bias().defined()) out.push_back({name + ".bias", dense->bias()});
+}
+
+}  // namespace
+
+void write_hf_model(const Transformer& model, const std::string& dir) {
+  const ModelConfig& c = model.config();
+  std::vector<std::pair<std::string, at::Tensor>> tensors{{"model.embed_tokens.weight", model.embed_tokens()}};
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+    const TransformerBlock& b = model.blocks()[layer];
+    std::string p = layer_prefix(layer);
+    tensors.push_back({p + "input_layernorm.weight", b.attn_norm});
+    tensors.push_back({p + "post_attention_layernorm.weight", b.mlp_norm});
+    add_linear(tensors, p + "self_attn.q_proj", *b.q_proj);
+    add_linear(tensors, p + "self_attn.k_proj", *b.k_proj);
+    add_linear(tensors, p + "self_attn.v_proj", *b.v_proj);
+    add_linear(tensors, p + "self_attn.o_proj", *b.o_proj);
+    if (c.qk_norm) {
+      tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm});
+      tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm});
+    }
+    add_linear(tensors, p + "mlp.gate_proj", *b.gate_proj);
+    add_linear(tensors, p + "mlp.up_proj", *b.up_proj);
+    add_linear(tensors, p + "mlp.down_proj", *b.down_proj);
+  }
+  tensors.push_back({"model.norm.weight", model.final_norm()});
+  if (!model.lm_head_tied()) add_linear(tensors, "lm_head", model.lm_head());
+  for (auto& [name, t] : tensors) t = t.to(torch::kFloat32);
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  ModelConfig written = c;
+  written.torch_dtype = "float32";
+  write_text_atomic((fs::path(dir) / "config.json").string(), hf_config_json(written).dump(2) + "\n");
+}
+
+}  // namespace lmshrink

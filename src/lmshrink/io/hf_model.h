@@ -1,0 +1,37 @@
+// Hugging Face model directories: config.json plus model.safetensors, or shards listed in
+// model.safetensors.index.json. Tensor names and shapes follow transformers' Llama/Mistral/Qwen2/
+// Qwen3 modules; every tensor is checked against the config, and an expected tensor that is
+// missing, or one that is not expected, is an error. Weights are held in float32 on CPU.
+#pragma once
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lmshrink/io/safetensors.h"
+#include "lmshrink/model/transformer.h"
+
+namespace lmshrink {
+
+// All tensors of a checkpoint directory, by name, across shards.
+class HfWeights {
+ public:
+  explicit HfWeights(const std::string& dir);
+  bool contains(const std::string& name) const { return shard_of_.count(name) > 0; }
+  at::Tensor get(const std::string& name, const std::vector<int64_t>& expected_shape);  // float32, checked
+  std::vector<std::string> unused() const;  // names never fetched with get()
+
+ private:
+  std::string dir_;
+  std::vector<std::unique_ptr<SafetensorsFile>> shards_;
+  std::map<std::string, const SafetensorsFile*> shard_of_;
+  std::set<std::string> used_;
+};
+
+std::unique_ptr<Transformer> load_hf_model(const std::string& dir);
+
+// Writes config.json and model.safetensors (float32, HF names) into an existing folder.
+void write_hf_model(const Transformer& model, const std::string& dir);
+
+}  // namespace lmshrink

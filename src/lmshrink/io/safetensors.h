@@ -1,0 +1,54 @@
+// safetensors reader and writer (format: huggingface/safetensors README). A file is an 8-byte
+// little-endian header length N, N bytes of JSON starting with '{' (N <= 100,000,000), then the data
+// buffer. Each tensor names dtype, shape and data_offsets [begin, end) relative to the buffer; the
+// tensors must cover the buffer exactly, with no holes or overlaps. An optional "__metadata__" maps
+// strings to strings. Reading memory-maps the file (copy-on-write) and hands out zero-copy tensors
+// when the data is aligned for its dtype, copies otherwise. Writing is atomic: a temp file in the
+// same folder, fsync, rename; the header is padded with spaces to a multiple of 8 bytes.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lmshrink {
+
+constexpr int64_t kSafetensorsMaxHeaderBytes = 100000000;
+
+struct SafetensorInfo {
+  std::string dtype;           // "F32", "F16" or "BF16"
+  std::vector<int64_t> shape;
+  int64_t begin = 0, end = 0;  // byte range within the data buffer
+};
+
+class SafetensorsFile {
+ public:
+  explicit SafetensorsFile(const std::string& path);  // throws lmshrink::Error on any malformed input
+  const std::string& path() const { return path_; }
+  const std::map<std::string, SafetensorInfo>& tensors() const { return tensors_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  bool contains(const std::string& name) const { return tensors_.count(name) > 0; }
+  // The tensor at its stored dtype; zero-copy views keep the mapping alive.
+  at::Tensor tensor(const std::string& name) const;
+
+ private:
+  struct Mapping;
+  std::string path_;
+  std::shared_ptr<Mapping> mapping_;
+  const uint8_t* buffer_ = nullptr;  // start of the data buffer
+  std::map<std::string, SafetensorInfo> tensors_;
+  std::map<std::string, std::string> metadata_;
+};
+
+// Writes tensors (any of float32, float16, bfloat16; made contiguous) in the given order.
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
+
+// Bytes per element of a safetensors dtype name; throws on one lmshrink does not handle.
+int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin);
+
+}  // namespace lmshrink
