@@ -301,6 +301,10 @@ TEST(HfTokenizerTest, ByteLevelGpt2RegexSplitsWords) {
   // "ab ab" -> pre-tokens "ab", " ab" -> "ab": a+b = ab(4); "Ġab": Ġ+a (rank 0) then Ġa+b = Ġab(5).
   EXPECT_EQ(tokenizer.encode("ab ab", false, false), (Ids{4, 5}));
   EXPECT_EQ(tokenizer.decode({4, 5}), "ab ab");
+  // add_prefix_space: "ab" is read as " ab" -> Ġab(5).
+  root["pre_tokenizer"]["add_prefix_space"] = true;
+  HfTokenizer with_prefix_space(write_tokenizer("gpt2_prefix_space", root));
+  EXPECT_EQ(with_prefix_space.encode("ab", false, false), (Ids{5}));
 }
 
 void expect_error_mentioning(const std::string& path, const std::string& words) {

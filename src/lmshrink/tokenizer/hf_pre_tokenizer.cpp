@@ -133,8 +133,9 @@ void HfPreTokenizer::apply_byte_level(const Step& step, PreTokens& tokens, std::
   if (step.add_prefix_space) {
     for (std::string_view& piece : tokens.pieces) {
       if (piece.empty() || piece[0] == ' ') continue;
-      tokens.storage.push_back(" " + std::string(piece));
-      piece = tokens.storage.back();
+      std::string& prefixed = tokens.storage.emplace_back(1, ' ');
+      prefixed.append(piece);
+      piece = prefixed;
     }
   }
   if (!step.regex) return;
