@@ -99,6 +99,15 @@ TEST(HfTokenizerTest, Llama3DecodeRoundTripsEveryInput) { expect_round_trips(lla
 
 TEST(HfTokenizerTest, Qwen3DecodeRoundTripsEveryInput) { expect_round_trips(qwen3(), "ggml-vocab-qwen2.gguf"); }
 
+// Byte-level BPE loses nothing: a whole corpus, and bytes that are not UTF-8, decode back exactly.
+TEST(HfTokenizerTest, ByteLevelRoundTripsWikitextAndInvalidUtf8) {
+  std::string wikitext = lmshrink::testing::slurp(shared_path("data/wikitext2/wiki.test.raw"));
+  EXPECT_EQ(llama3().decode(llama3().encode(wikitext, false, false)), wikitext);
+  EXPECT_EQ(qwen3().decode(qwen3().encode(wikitext, false, false)), wikitext);  // wiki.test.raw is NFC already
+  std::string invalid = "ok \xFF\xFE caf\xC3 \xE2\x82 end\x80";
+  EXPECT_EQ(llama3().decode(llama3().encode(invalid, false, false)), invalid);
+}
+
 TEST(HfTokenizerTest, Llama3SpecialTokensAndIds) {
   const HfTokenizer& tokenizer = llama3();
   EXPECT_EQ(tokenizer.vocab_size(), 128256);
