@@ -8,6 +8,8 @@ packages=(
   libgoogle-perftools-dev # tcmalloc: freed tensor pages are reused instead of faulted in again
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
+  libpcre2-dev            # tokenizer.json pre-tokenizer regexes (Unicode classes, JIT)
+  libutf8proc-dev         # NFC normalizer of tokenizer.json (Qwen)
 )
 missing=()
 for p in "${packages[@]}"; do

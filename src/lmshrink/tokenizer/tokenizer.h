@@ -15,8 +15,9 @@ class Tokenizer {
   virtual int64_t vocab_size() const = 0;
   virtual int32_t bos_id() const = 0;
   virtual int32_t eos_id() const = 0;
-  // Concatenated decode_token over ids; a leading BOS is dropped from the text.
-  std::string decode(const std::vector<int32_t>& ids) const;
+  // Concatenated decode_token over ids; a leading BOS is dropped from the text. Tokenizers whose
+  // decoder works on whole sequences (HfTokenizer) override it.
+  virtual std::string decode(const std::vector<int32_t>& ids) const;
 };
 
 }  // namespace lmshrink
