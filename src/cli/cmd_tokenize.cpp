@@ -3,7 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
-#include "lmshrink/tokenizer/llama2c_tokenizer.h"
+#include "lmshrink/tokenizer/load.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -44,7 +44,8 @@ std::vector<int32_t> parse_ids(const std::string& text, const Tokenizer& tokeniz
 void run_tokenize(const TokenizeArgs& a) {
   int sources = !a.text.empty() + !a.file.empty() + !a.jsonl.empty();
   LMSHRINK_CHECK(sources == 1, "tokenize: give exactly one of --text, --file, --jsonl");
-  Llama2cTokenizer tokenizer(a.tokenizer);
+  std::unique_ptr<Tokenizer> loaded = load_tokenizer_file(a.tokenizer);
+  const Tokenizer& tokenizer = *loaded;
   if (!a.jsonl.empty()) {
     std::istringstream lines(read_text_file(a.jsonl, "--jsonl"));
     std::string line;
@@ -74,7 +75,7 @@ void run_tokenize(const TokenizeArgs& a) {
 Command add_tokenize(CLI::App& app) {
   auto args = std::make_shared<TokenizeArgs>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Token ids for text, or text for ids (--decode)");
-  cmd->add_option("tokenizer", args->tokenizer, "llama2.c tokenizer.bin")->required();
+  cmd->add_option("tokenizer", args->tokenizer, "tokenizer.json, llama2.c tokenizer.bin, or a model folder holding tokenizer.json")->required();
   cmd->add_option("--text", args->text, "text to encode (or ids to decode)");
   cmd->add_option("--file", args->file, "file to encode (or ids to decode)");
   cmd->add_option("--jsonl", args->jsonl, "encode the \"text\" field of every line; one JSON array per line");

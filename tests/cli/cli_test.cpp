@@ -137,10 +137,11 @@ TEST(CliTest, ConvertWritesAnHfDirectoryThatEveryCommandReads) {
   EXPECT_NE(inspect.stdout_text.find("total params 260032"), std::string::npos) << inspect.stdout_text;
   CommandResult again = run_lmshrink("convert " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(out.string()), "convert2");
   expect_bad_input(again, "already exists");
-  CommandResult gen = run_lmshrink("generate " + quote(out.string()) + " --tokenizer " + quote(lmshrink::testing::stories_tok()) +
-                                       " --steps 256", "convert_gen");
+  CommandResult gen = run_lmshrink("generate " + quote(out.string()) + " --steps 256", "convert_gen");  // tokenizer.json
   ASSERT_EQ(gen.exit_code, 0) << gen.stderr_text;
   EXPECT_EQ(gen.stdout_text.rfind("Once upon a time, there was a little girl named Lily.", 0), 0u) << gen.stdout_text;
+  CommandResult ids = run_lmshrink("tokenize " + quote(out.string()) + " --text 'Once upon a time' --bos", "convert_tok");
+  EXPECT_EQ(ids.stdout_text, "1 403 407 261 378\n");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "lmshrink/io/safetensors.h"
 #include "lmshrink/io/llama2c.h"
 #include "lmshrink/io/model_loader.h"
+#include "lmshrink/tokenizer/load.h"
 #include "lmshrink/util/error.h"
 #include "test_support.h"
 
@@ -104,6 +105,24 @@ TEST(AtomicDirectoryTest, AbandonedOutputLeavesNothingBehind) {
   }
   EXPECT_TRUE(fs::exists(target / "config.json"));
   EXPECT_EQ(std::distance(fs::directory_iterator(parent), fs::directory_iterator()), 1);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Llama2cConvertTest, ConvertedTokenizerJsonEncodesLikeTok512) {
+  fs::path dir = converted_stories("tokenizer");
+  std::unique_ptr<lmshrink::Tokenizer> hf = lmshrink::load_tokenizer_file((dir / "tokenizer.json").string());
+  lmshrink::Llama2cTokenizer original(lmshrink::testing::stories_tok());
+  std::string text = lmshrink::testing::slurp(lmshrink::testing::shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
+  std::vector<int32_t> expected = original.encode(text, true, false);
+  EXPECT_EQ(hf->encode(text, true, false), expected);
+  EXPECT_EQ(hf->decode(expected), original.decode(expected));
+  std::string unicode = "Zoë and 日本 🙂 went to the park.";
+  EXPECT_EQ(hf->encode(unicode, true, false), original.encode(unicode, true, false));  // byte fallback
+  EXPECT_EQ(hf->bos_id(), 1);
+  EXPECT_EQ(hf->eos_id(), 2);
 }
 
 }  // namespace

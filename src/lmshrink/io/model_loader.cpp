@@ -7,6 +7,7 @@
 #include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/llama2c.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
+#include "lmshrink/tokenizer/load.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -60,19 +61,28 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, con
   if (path.empty()) {
     fs::path dir = fs::is_directory(model.path) ? fs::path(model.path) : fs::path(model.path).parent_path();
     if (dir.empty()) dir = ".";
-    for (const fs::path& p : files_with_suffix(dir, ".bin")) {
-      if (is_tokenizer_name(p.filename().string())) {
-        path = p.string();
-        break;
+    if (fs::exists(dir / "tokenizer.json")) {
+      path = (dir / "tokenizer.json").string();
+    } else {
+      for (const fs::path& p : files_with_suffix(dir, ".bin")) {
+        if (is_tokenizer_name(p.filename().string())) {
+          path = p.string();
+          break;
+        }
       }
     }
-    LMSHRINK_CHECK(!path.empty(), model.path, ": no tokenizer beside the model (tokenizer.bin or tok*.bin); pass --tokenizer");
+    LMSHRINK_CHECK(!path.empty(), model.path,
+                   ": no tokenizer beside the model (tokenizer.json, tokenizer.bin or tok*.bin); pass --tokenizer");
   }
-  LMSHRINK_CHECK(fs::is_regular_file(path), path, ": no such tokenizer file");
-  auto tokenizer = std::make_unique<Llama2cTokenizer>(path);
+  LMSHRINK_CHECK(fs::exists(path), path, ": no such tokenizer file");
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer_file(path);
   int64_t model_vocab = model.model->config().vocab_size;
-  LMSHRINK_CHECK(tokenizer->vocab_size() == model_vocab, path, ": tokenizer has ", tokenizer->vocab_size(),
-                 " tokens but the model ", model.path, " has a vocabulary of ", model_vocab, " (wrong tokenizer?)");
+  // tokenizer.json may cover fewer ids than the embedding has rows (Qwen pads it); llama2.c's
+  // tokenizer.bin always has exactly the model's vocabulary.
+  bool exact = dynamic_cast<const Llama2cTokenizer*>(tokenizer.get()) != nullptr;
+  LMSHRINK_CHECK(exact ? tokenizer->vocab_size() == model_vocab : tokenizer->vocab_size() <= model_vocab, path,
+                 ": tokenizer has ", tokenizer->vocab_size(), " tokens but the model ", model.path,
+                 " has a vocabulary of ", model_vocab, " (wrong tokenizer?)");
   return tokenizer;
 }
 

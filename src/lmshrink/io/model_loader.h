@@ -16,8 +16,9 @@ struct LoadedModel {
 
 LoadedModel load_model(const std::string& path);
 
-// An explicit tokenizer path, or (when empty) the tokenizer beside the model: tokenizer.bin or
-// tok*.bin in the model's folder. Checks that its vocabulary matches the model's.
+// An explicit tokenizer path (tokenizer.bin, tokenizer.json or a folder holding one), or (when
+// empty) the tokenizer beside the model: tokenizer.json, else tokenizer.bin or tok*.bin. Checks that
+// its vocabulary fits the model's.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model);
 
 }  // namespace lmshrink

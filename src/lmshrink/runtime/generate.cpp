@@ -49,7 +49,8 @@ GenerationResult generate(const Transformer& model, const std::vector<int32_t>& 
   start = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < max_new_tokens; ++step) {
     int32_t next = sampler.sample(logits);
-    if (next == config.eos_token_id || next == config.bos_token_id) {
+    bool is_eos = std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), next) != config.eos_token_ids.end();
+    if (is_eos || next == config.bos_token_id) {
       result.stopped_at_special = true;
       break;
     }
