@@ -1,7 +1,7 @@
 // Prefill and batch-1 decode throughput of the dense forward pass (Google Benchmark).
 // Models: the real stories260K, and a SYNTHETIC seeded random-weight model with Llama-3.2-1B shapes
 // (hidden 2048, 16 layers, 32 heads / 8 KV heads, MLP 8192) and a vocabulary reduced to 8192.
-// Counters: tokens_per_second (prefill: prompt tokens; decode: generated tokens).
+// Counters: tokens_per_second over wall-clock time (prefill: prompt tokens; decode: generated tokens).
 //   build/lmshrink_bench [--benchmark_filter=Stories]
 #include <benchmark/benchmark.h>
 
@@ -66,10 +66,10 @@ void BM_DecodeStories260K(benchmark::State& s) { decode(s, stories(), "real stor
 void BM_PrefillSyntheticLlama32_1B(benchmark::State& s) { prefill(s, synthetic_1b(), "SYNTHETIC Llama-3.2-1B shapes, vocab 8192, fp32"); }
 void BM_DecodeSyntheticLlama32_1B(benchmark::State& s) { decode(s, synthetic_1b(), "SYNTHETIC Llama-3.2-1B shapes, vocab 8192, fp32"); }
 
-BENCHMARK(BM_PrefillStories260K)->Arg(128)->Arg(512)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_DecodeStories260K)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_PrefillSyntheticLlama32_1B)->Arg(128)->Iterations(3)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_DecodeSyntheticLlama32_1B)->Iterations(20)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PrefillStories260K)->Arg(128)->Arg(512)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeStories260K)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PrefillSyntheticLlama32_1B)->Arg(128)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DecodeSyntheticLlama32_1B)->Iterations(20)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
