@@ -66,7 +66,8 @@ at::Tensor Transformer::apply_rope(const at::Tensor& x, int64_t start_pos) const
 }
 
 at::Tensor Transformer::attention(const TransformerBlock& block, int64_t layer, const at::Tensor& normed,
-                                  int64_t start_pos, KVCache* cache) const {
+                                  int64_t start_pos, KVCache* cache, BlockObserver* observer) const {
+  if (observer) observer->on_linear_input(layer, LinearInput::kQkv, normed);
   int64_t batch = normed.size(0), seq = normed.size(1), head_dim = config_.head_dim;
   at::Tensor q = block.q_proj->forward(normed).view({batch, seq, config_.num_heads, head_dim}).transpose(1, 2);
   at::Tensor k = block.k_proj->forward(normed).view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
@@ -97,18 +98,20 @@ at::Tensor Transformer::attention(const TransformerBlock& block, int64_t layer, 
   }
   at::Tensor probs = torch::softmax(scores.to(torch::kFloat32), -1).to(q.scalar_type());
   at::Tensor mixed = torch::matmul(probs, v).transpose(1, 2).reshape({batch, seq, config_.num_heads * head_dim});
+  if (observer) observer->on_linear_input(layer, LinearInput::kO, mixed);
   return block.o_proj->forward(mixed);
 }
 
 at::Tensor Transformer::block_forward(int64_t layer, const at::Tensor& hidden, int64_t start_pos,
-                                      KVCache* cache) const {
+                                      KVCache* cache, BlockObserver* observer) const {
   const TransformerBlock& block = blocks_[layer];
   at::Tensor x = hidden + attention(block, layer, rms_norm(hidden, block.attn_norm, config_.rms_norm_eps),
-                                    start_pos, cache);
+                                    start_pos, cache, observer);
   at::Tensor normed = rms_norm(x, block.mlp_norm, config_.rms_norm_eps);
-  at::Tensor mlp = block.down_proj->forward(torch::silu(block.gate_proj->forward(normed)) *
-                                            block.up_proj->forward(normed));
-  return x + mlp;
+  if (observer) observer->on_linear_input(layer, LinearInput::kGateUp, normed);
+  at::Tensor activated = torch::silu(block.gate_proj->forward(normed)) * block.up_proj->forward(normed);
+  if (observer) observer->on_linear_input(layer, LinearInput::kDown, activated);
+  return x + block.down_proj->forward(activated);
 }
 
 at::Tensor Transformer::head(const at::Tensor& hidden) const {

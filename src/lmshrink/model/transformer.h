@@ -31,6 +31,16 @@ struct KVCache {
   int64_t capacity = 0;
 };
 
+// The four distinct linear inputs of a block (q/k/v share one, gate/up share one), for calibration.
+enum class LinearInput { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
+
+// Sees every linear input of a block as the forward pass computes it: x is [batch, seq, in].
+class BlockObserver {
+ public:
+  virtual ~BlockObserver() = default;
+  virtual void on_linear_input(int64_t layer, LinearInput input, const at::Tensor& x) = 0;
+};
+
 // A named view of one linear layer, for inspection, calibration and compression.
 struct NamedLinear {
   std::string name;  // Hugging Face name without ".weight", e.g. "model.layers.3.mlp.down_proj"
@@ -50,19 +60,21 @@ class Transformer {
 
   // The stages of forward(), public so calibration can stream block by block.
   at::Tensor embed(const at::Tensor& tokens) const;  // -> hidden [batch, seq, hidden]
-  at::Tensor block_forward(int64_t layer, const at::Tensor& hidden, int64_t start_pos, KVCache* cache) const;
+  at::Tensor block_forward(int64_t layer, const at::Tensor& hidden, int64_t start_pos, KVCache* cache,
+                           BlockObserver* observer = nullptr) const;
   at::Tensor head(const at::Tensor& hidden) const;   // final norm + classifier -> logits
 
   const at::Tensor& embed_tokens() const { return embed_tokens_; }
   const at::Tensor& final_norm() const { return final_norm_; }
   const std::vector<TransformerBlock>& blocks() const { return blocks_; }
+  std::vector<TransformerBlock>& mutable_blocks() { return blocks_; }  // for compression: swap Linears
   const Linear& lm_head() const { return *lm_head_; }
   bool lm_head_tied() const { return lm_head_tied_; }
   std::vector<NamedLinear> named_linears() const;  // every block projection and lm_head
 
  private:
   at::Tensor attention(const TransformerBlock& block, int64_t layer, const at::Tensor& normed,
-                       int64_t start_pos, KVCache* cache) const;
+                       int64_t start_pos, KVCache* cache, BlockObserver* observer) const;
   at::Tensor apply_rope(const at::Tensor& x, int64_t start_pos) const;  // x [batch, heads, seq, head_dim]
 
   ModelConfig config_;
