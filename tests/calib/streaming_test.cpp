@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "lmshrink/io/llama2c.h"
+#include "lmshrink/model/linear.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 #include "test_support.h"
@@ -72,6 +73,26 @@ TEST(StreamingTest, OneShotEqualsCollectThenAdvanceAndChecksOrder) {
     EXPECT_EQ(all[layer].gate_up.tokens, 3 * 16);
     streamer.advance(layer);
   }
+}
+
+TEST(StreamingTest, AdvanceUsesTheCurrentWeightsForSequentialCalibration) {
+  lmshrink::set_progress_quiet(true);
+  auto model = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
+  at::Tensor tokens = random_tokens(model->config().vocab_size, 2, 16);
+  std::vector<lmshrink::BlockStats> one_shot = lmshrink::collect_all_one_shot(*model, tokens, 2);
+  lmshrink::BlockStreamer streamer(*model, tokens, 2);
+  streamer.collect(0);
+  auto& block0 = model->mutable_blocks()[0];  // "compress" block 0: halve its down projection
+  block0.down_proj = std::make_unique<lmshrink::DenseLinear>(block0.down_proj->dense() * 0.5);
+  streamer.advance(0);
+  lmshrink::BlockStats stats = streamer.collect(1);
+  torch::NoGradGuard no_grad;
+  at::Tensor hidden1 = model->block_forward(0, model->embed(tokens), 0, nullptr);  // with the new weights
+  at::Tensor x = lmshrink::rms_norm(hidden1, model->blocks()[1].attn_norm, model->config().rms_norm_eps)
+                     .reshape({-1, model->config().hidden_size})
+                     .to(torch::kFloat64);
+  EXPECT_LE(relative_difference(stats.qkv.gram, x.t().matmul(x)), 1e-6);
+  EXPECT_GT(relative_difference(stats.qkv.gram, one_shot[1].qkv.gram), 1e-3);  // not the one-shot statistics
 }
 
 }  // namespace
