@@ -52,6 +52,19 @@ TEST(SafetensorsTest, WriterRoundTripsDtypesShapesAndMetadata) {
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp-" + std::to_string(::getpid())));
 }
 
+TEST(SafetensorsTest, Float64RoundTripsExactly) {
+  auto dir = lmshrink::testing::temp_dir("st_f64");
+  std::string path = (dir / "g.safetensors").string();
+  at::Tensor g = torch::randn({5, 7}, torch::kFloat64);  // values that float32 cannot hold exactly
+  at::Tensor h = torch::tensor({1.0 / 3.0}, torch::kFloat64);
+  lmshrink::write_safetensors(path, {{"h", h}, {"g", g}});
+  lmshrink::SafetensorsFile file(path);
+  EXPECT_EQ(file.tensors().at("g").dtype, "F64");
+  EXPECT_EQ(file.tensor("g").scalar_type(), torch::kFloat64);
+  EXPECT_TRUE(file.tensor("g").equal(g));
+  EXPECT_TRUE(file.tensor("h").equal(h));  // 8-byte tensor first: g stays 8-aligned or is copied
+}
+
 TEST(SafetensorsTest, HeaderLengthPastEndOfFileIsAnError) {
   std::string path = raw_file("past_eof", "{}", 0);
   std::string bytes = lmshrink::testing::slurp(path);

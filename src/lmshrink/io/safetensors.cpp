@@ -25,20 +25,23 @@ struct SafetensorsFile::Mapping {
 };
 
 int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin) {
+  if (dtype == "F64") return 8;
   if (dtype == "F32") return 4;
   if (dtype == "F16" || dtype == "BF16") return 2;
-  fail(origin, ": unsupported dtype ", dtype, " (supported: F32, F16, BF16)");
+  fail(origin, ": unsupported dtype ", dtype, " (supported: F64, F32, F16, BF16)");
 }
 
 namespace {
 
 at::ScalarType scalar_type_of(const std::string& dtype) {
+  if (dtype == "F64") return torch::kFloat64;
   if (dtype == "F32") return torch::kFloat32;
   if (dtype == "F16") return torch::kFloat16;
   return torch::kBFloat16;
 }
 
 std::string dtype_name_of(at::ScalarType type, const std::string& name) {
+  if (type == torch::kFloat64) return "F64";
   if (type == torch::kFloat32) return "F32";
   if (type == torch::kFloat16) return "F16";
   if (type == torch::kBFloat16) return "BF16";

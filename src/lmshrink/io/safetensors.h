@@ -20,7 +20,7 @@ namespace lmshrink {
 constexpr int64_t kSafetensorsMaxHeaderBytes = 100000000;
 
 struct SafetensorInfo {
-  std::string dtype;           // "F32", "F16" or "BF16"
+  std::string dtype;           // "F64", "F32", "F16" or "BF16"
   std::vector<int64_t> shape;
   int64_t begin = 0, end = 0;  // byte range within the data buffer
 };
@@ -44,7 +44,7 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes tensors (any of float32, float16, bfloat16; made contiguous) in the given order.
+// Writes tensors (any of float64, float32, float16, bfloat16; made contiguous) in the given order.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
