@@ -93,7 +93,9 @@ nlohmann::json config_of(const Family& f) {
 }
 
 std::string write_checkpoint(const Family& f, const Weights& w) {
-  auto dir = lmshrink::testing::temp_dir("hf_" + f.name);
+  // Named after the test too: ctest runs tests of this file in parallel processes.
+  std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  auto dir = lmshrink::testing::temp_dir("hf_" + test + "_" + f.name);
   std::ofstream(dir / "config.json") << config_of(f).dump(2);
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& [name, v] : w.values) {
