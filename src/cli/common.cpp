@@ -6,19 +6,13 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "lmshrink/io/atomic_file.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
 
 void write_json_file(const std::string& path, const nlohmann::json& record) {
-  std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp);
-    LMSHRINK_CHECK(out.good(), path, ": cannot write the JSON record");
-    out << record.dump(2) << "\n";
-    LMSHRINK_CHECK(out.good(), path, ": write failed");
-  }
-  std::filesystem::rename(temp, path);
+  write_text_atomic(path, record.dump(2) + "\n");
 }
 
 std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty) {
