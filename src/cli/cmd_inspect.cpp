@@ -1,9 +1,11 @@
 // lmshrink inspect MODEL: architecture, shapes, parameter counts and bytes per module type.
 #include <cstdio>
+#include <map>
 
 #include "cli/commands.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/model/inspect.h"
+#include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
 
@@ -51,6 +53,13 @@ void run_inspect(const InspectArgs& args) {
   std::printf("  total params %lld (%lld in block linear layers), %lld bytes%s\n", (long long)summary.total_params,
               (long long)summary.linear_params, (long long)summary.total_bytes,
               model.lm_head_tied() ? "; lm_head tied to embed_tokens, counted once" : "");
+  std::map<std::string, int64_t> format_counts;
+  for (const NamedLinear& named : model.named_linears()) {
+    if (!(named.name == "lm_head" && model.lm_head_tied())) ++format_counts[named.linear->format()];
+  }
+  std::string formats_line;
+  for (const auto& [format, count] : format_counts) formats_line += str_cat(formats_line.empty() ? "" : ", ", count, " ", format);
+  std::printf("  linear formats: %s\n", formats_line.c_str());
   if (!args.json.empty()) {
     nlohmann::json formats = nlohmann::json::object();
     for (const NamedLinear& named : model.named_linears()) formats[named.name] = named.linear->format();

@@ -16,6 +16,8 @@ Command add_eval(CLI::App& app);
 Command add_inspect(CLI::App& app);
 Command add_tokenize(CLI::App& app);
 Command add_convert(CLI::App& app);
+Command add_compress(CLI::App& app);
+Command add_export(CLI::App& app);
 
 // Writes a JSON record atomically (temp file in the same folder, then rename).
 void write_json_file(const std::string& path, const nlohmann::json& record);

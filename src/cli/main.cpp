@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
   std::map<CLI::App*, lmshrink::cli::Command> commands;
   for (auto add : {lmshrink::cli::add_generate, lmshrink::cli::add_eval, lmshrink::cli::add_inspect,
-                   lmshrink::cli::add_tokenize, lmshrink::cli::add_convert}) {
+                   lmshrink::cli::add_tokenize, lmshrink::cli::add_convert,
+                   lmshrink::cli::add_compress, lmshrink::cli::add_export}) {
     lmshrink::cli::Command run = add(app);
     commands[app.get_subcommands({}).back()] = run;  // add() appended its subcommand
   }

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "test_support.h"
+#include "cli/cli_helpers.h"
 
 namespace {
 
@@ -13,19 +13,9 @@ using lmshrink::testing::CommandResult;
 using lmshrink::testing::run_lmshrink;
 using lmshrink::testing::shared_path;
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
-
-std::string write_file(const std::string& tag, const std::string& name, const std::string& bytes) {
-  auto path = (lmshrink::testing::temp_dir("file_" + tag) / name).string();
-  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
-  return path;
-}
-
-void expect_bad_input(const CommandResult& r, const std::string& must_mention) {
-  EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
-  EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1) << r.stderr_text;
-  EXPECT_NE(r.stderr_text.find(must_mention), std::string::npos) << r.stderr_text;
-}
+using lmshrink::testing::expect_bad_input;
+using lmshrink::testing::quote;
+using lmshrink::testing::write_file;
 
 std::string eval_args(const std::string& model, const std::string& text, const std::string& extra) {
   return "eval " + quote(model) + " --tokenizer " + quote(lmshrink::testing::stories_tok()) + " --ppl " + quote(text) +

@@ -15,9 +15,18 @@ void LayerStats::accumulate(const at::Tensor& x) {
     return;
   }
   at::Tensor rows = x.reshape({-1, in}).to(torch::kFloat64);  // [tokens, in]
-  if (!gram.defined()) gram = torch::zeros({in, in}, rows.options());
+  if (!gram.defined()) {
+    gram = torch::zeros({in, in}, rows.options());
+    abs_sum = torch::zeros({in}, rows.options());
+  }
   gram.addmm_(rows.t(), rows);
+  abs_sum.add_(rows.abs().sum(0));
   tokens += rows.size(0);
+}
+
+at::Tensor LayerStats::channel_abs_mean() const {
+  LMSHRINK_CHECK(abs_sum.defined() && tokens > 0, "calibration statistics: no tokens accumulated for this input");
+  return abs_sum / static_cast<double>(tokens);
 }
 
 LayerStats& BlockStats::of(LinearInput input) {

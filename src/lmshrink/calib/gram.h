@@ -2,6 +2,8 @@
 // rocket/calib/calib.py): G = X^T X, the uncentered sum over tokens (not an average), accumulated in
 // float64 (each batch's x^T x is computed in float64 too, safer than the fp32 GEMM of the reference
 // code), with a token count. A batch holding any NaN/Inf is skipped and counted, as ROCKET does.
+// Beside the Gram, the per-channel sum of |x| (float64) gives ASVD's abs-mean activation scale
+// (ALGORITHMS.md §1.4).
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -13,10 +15,12 @@ namespace lmshrink {
 
 struct LayerStats {
   at::Tensor gram;              // [in, in] float64, sum of x^T x over tokens; undefined until the first batch
+  at::Tensor abs_sum;           // [in] float64, sum of |x_j| over tokens; defined with gram
   int64_t tokens = 0;           // rows of X accumulated
   int64_t skipped_batches = 0;  // batches dropped for NaN/Inf
   // x: [..., in], any floating dtype and device; the Gram stays on x's device.
   void accumulate(const at::Tensor& x);
+  at::Tensor channel_abs_mean() const;  // abs_sum / tokens, [in] float64; throws when nothing was accumulated
 };
 
 // The four distinct linear inputs of one decoder block.

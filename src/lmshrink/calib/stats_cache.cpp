@@ -50,7 +50,10 @@ void save_stats(const std::string& cache_dir, const std::string& key, const std:
     for (LinearInput input : kInputs) {
       const LayerStats& s = stats[layer].of(input);
       std::string name = prefix(layer, input);
-      if (s.gram.defined()) tensors.emplace_back(name + ".gram", s.gram.to(torch::kCPU, torch::kFloat64).contiguous());
+      if (s.gram.defined()) {
+        tensors.emplace_back(name + ".gram", s.gram.to(torch::kCPU, torch::kFloat64).contiguous());
+        tensors.emplace_back(name + ".abs_sum", s.abs_sum.to(torch::kCPU, torch::kFloat64).contiguous());
+      }
       metadata[name + ".tokens"] = std::to_string(s.tokens);
       metadata[name + ".skipped_batches"] = std::to_string(s.skipped_batches);
     }
@@ -77,6 +80,12 @@ std::optional<std::vector<BlockStats>> load_stats(const std::string& cache_dir, 
         LMSHRINK_CHECK(gram.scalar_type() == torch::kFloat64 && gram.dim() == 2 && gram.size(0) == gram.size(1), path,
                        ": ", name, ".gram: expected a square F64 matrix");
         s.gram = gram;  // zero-copy view of the (copy-on-write) mapping, which it keeps alive
+        LMSHRINK_CHECK(file.contains(name + ".abs_sum"), path, ": ", name,
+                       ".abs_sum is missing (an entry from an older lmshrink: delete it)");
+        at::Tensor abs_sum = file.tensor(name + ".abs_sum");
+        LMSHRINK_CHECK(abs_sum.scalar_type() == torch::kFloat64 && abs_sum.dim() == 1 && abs_sum.size(0) == gram.size(0),
+                       path, ": ", name, ".abs_sum: expected an F64 vector of ", gram.size(0));
+        s.abs_sum = abs_sum;
       }
     }
   }

@@ -1,6 +1,6 @@
 // On-disk cache of calibration statistics (ALGORITHMS.md §8 item 1: Grams can be kept on disk).
 // Layout: CACHE_DIR/<key>/stats.safetensors, key = calib/sampling.h cache_key(model, spec). Tensors
-// "layers.<l>.<qkv|o|gate_up|down>.gram" are float64 (safetensors dtype F64); the metadata holds
+// "layers.<l>.<qkv|o|gate_up|down>.gram" and ".abs_sum" are float64 (safetensors dtype F64); the metadata holds
 // "num_layers" and, per Gram, "layers.<l>.<name>.tokens" and ".skipped_batches", plus any extra
 // strings the caller passes (e.g. "calib" = describe(spec), "model"). A Gram never accumulated is
 // not stored and loads undefined. The key folder is written atomically (AtomicDirectory: staged,

@@ -1,7 +1,6 @@
 // ASVD activation-aware scaling (see asvd.h).
 #include "lmshrink/compress/asvd.h"
 
-#include "lmshrink/compress/layer_weight.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -15,7 +14,7 @@ std::unique_ptr<LowRankLinear> compress_asvd(const Linear& layer, const at::Tens
   LowRankFactors f = truncated_svd_factors(scale.unsqueeze(1) * w_in_out, rank);
   at::Tensor a_in_rank = f.a_in_rank / scale.unsqueeze(1);
   return std::make_unique<LowRankLinear>(a_in_rank.to(torch::kFloat32).contiguous(),
-                                         f.b_rank_out.to(torch::kFloat32).contiguous(), layer_bias(layer));
+                                         f.b_rank_out.to(torch::kFloat32).contiguous(), layer.bias());
 }
 
 }  // namespace lmshrink

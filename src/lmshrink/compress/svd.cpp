@@ -1,7 +1,6 @@
 // Plain truncated SVD (see svd.h).
 #include "lmshrink/compress/svd.h"
 
-#include "lmshrink/compress/layer_weight.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -20,7 +19,7 @@ LowRankFactors truncated_svd_factors(const at::Tensor& w_in_out, int64_t rank) {
 std::unique_ptr<LowRankLinear> compress_svd(const Linear& layer, int64_t rank) {
   LowRankFactors f = truncated_svd_factors(layer.dense().t(), rank);
   return std::make_unique<LowRankLinear>(f.a_in_rank.to(torch::kFloat32).contiguous(),
-                                         f.b_rank_out.to(torch::kFloat32).contiguous(), layer_bias(layer));
+                                         f.b_rank_out.to(torch::kFloat32).contiguous(), layer.bias());
 }
 
 }  // namespace lmshrink

@@ -1,7 +1,6 @@
 // SVD-LLM truncation-aware whitening (see svd_llm.h).
 #include "lmshrink/compress/svd_llm.h"
 
-#include "lmshrink/compress/layer_weight.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -23,7 +22,7 @@ SvdLlmResult compress_svd_llm(const Linear& layer, const at::Tensor& gram_in_in,
   result.truncation_loss = sigma.narrow(0, rank, sigma.size(0) - rank).pow(2).sum().item<double>();
   LMSHRINK_CHECK(torch::isfinite(a_in_rank).all().item<bool>(), "svd-llm: non-finite factors (degenerate Gram matrix)");
   result.layer = std::make_unique<LowRankLinear>(a_in_rank.to(torch::kFloat32).contiguous(),
-                                                 b_rank_out.to(torch::kFloat32).contiguous(), layer_bias(layer));
+                                                 b_rank_out.to(torch::kFloat32).contiguous(), layer.bias());
   return result;
 }
 

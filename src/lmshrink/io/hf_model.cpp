@@ -7,6 +7,7 @@
 
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/hf_config.h"
+#include "lmshrink/model/linear_format.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -71,29 +72,59 @@ std::vector<std::string> HfWeights::unused() const {
 
 namespace {
 
-std::unique_ptr<Linear> load_linear(HfWeights& w, const std::string& name, int64_t out, int64_t in, bool bias) {
-  at::Tensor weight = w.get(name + ".weight", {out, in});
-  at::Tensor b = bias ? w.get(name + ".bias", {out}) : at::Tensor();
-  return std::make_unique<DenseLinear>(weight, b);
+// config.json's "compression" section (linear_format.h), or an empty object for a plain checkpoint.
+nlohmann::json read_compression_layers(const std::string& dir) {
+  fs::path path = fs::path(dir) / "config.json";
+  std::ifstream in(path);
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.contains("compression")) return nlohmann::json::object();
+  const nlohmann::json& section = j["compression"];
+  LMSHRINK_CHECK(section.is_object() && section.value("format_version", 0) == kCompressionFormatVersion &&
+                     section.contains("layers") && section["layers"].is_object(),
+                 path.string(), ": \"compression\" must be an object with \"format_version\": ",
+                 kCompressionFormatVersion, " and a \"layers\" object");
+  return section["layers"];
 }
 
-TransformerBlock load_block(HfWeights& w, const ModelConfig& c, int64_t layer) {
+// Reads linears through their compression entries, remembering which entries were used.
+class LinearReader {
+ public:
+  LinearReader(HfWeights& weights, nlohmann::json layers) : weights_(weights), layers_(std::move(layers)) {}
+  std::unique_ptr<Linear> read(const std::string& name, int64_t out, int64_t in, bool bias) {
+    nlohmann::json entry = layers_.contains(name) ? layers_[name] : nlohmann::json();
+    if (!entry.is_null()) used_.insert(name);
+    return restore_linear(name, entry, out, in, bias,
+                          [this](const std::string& t, const std::vector<int64_t>& shape) { return weights_.get(t, shape); });
+  }
+  void check_all_used(const std::string& dir) const {
+    for (const auto& [name, entry] : layers_.items()) {
+      LMSHRINK_CHECK(used_.count(name), dir, "/config.json: compression entry ", name, " names no linear layer of this model");
+    }
+  }
+
+ private:
+  HfWeights& weights_;
+  nlohmann::json layers_;
+  std::set<std::string> used_;
+};
+
+TransformerBlock load_block(HfWeights& w, LinearReader& r, const ModelConfig& c, int64_t layer) {
   std::string p = layer_prefix(layer);
   int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim, h = c.hidden_size;
   TransformerBlock b;
   b.attn_norm = w.get(p + "input_layernorm.weight", {h});
   b.mlp_norm = w.get(p + "post_attention_layernorm.weight", {h});
-  b.q_proj = load_linear(w, p + "self_attn.q_proj", q_dim, h, c.attention_bias);
-  b.k_proj = load_linear(w, p + "self_attn.k_proj", kv_dim, h, c.attention_bias);
-  b.v_proj = load_linear(w, p + "self_attn.v_proj", kv_dim, h, c.attention_bias);
-  b.o_proj = load_linear(w, p + "self_attn.o_proj", h, q_dim, c.attention_output_bias);
+  b.q_proj = r.read(p + "self_attn.q_proj", q_dim, h, c.attention_bias);
+  b.k_proj = r.read(p + "self_attn.k_proj", kv_dim, h, c.attention_bias);
+  b.v_proj = r.read(p + "self_attn.v_proj", kv_dim, h, c.attention_bias);
+  b.o_proj = r.read(p + "self_attn.o_proj", h, q_dim, c.attention_output_bias);
   if (c.qk_norm) {
     b.q_norm = w.get(p + "self_attn.q_norm.weight", {c.head_dim});
     b.k_norm = w.get(p + "self_attn.k_norm.weight", {c.head_dim});
   }
-  b.gate_proj = load_linear(w, p + "mlp.gate_proj", c.intermediate_size, h, c.mlp_bias);
-  b.up_proj = load_linear(w, p + "mlp.up_proj", c.intermediate_size, h, c.mlp_bias);
-  b.down_proj = load_linear(w, p + "mlp.down_proj", h, c.intermediate_size, c.mlp_bias);
+  b.gate_proj = r.read(p + "mlp.gate_proj", c.intermediate_size, h, c.mlp_bias);
+  b.up_proj = r.read(p + "mlp.up_proj", c.intermediate_size, h, c.mlp_bias);
+  b.down_proj = r.read(p + "mlp.down_proj", h, c.intermediate_size, c.mlp_bias);
   return b;
 }
 
@@ -102,14 +133,16 @@ TransformerBlock load_block(HfWeights& w, const ModelConfig& c, int64_t layer) {
 std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
   ModelConfig c = read_hf_config((fs::path(dir) / "config.json").string());
   HfWeights w(dir);
+  LinearReader reader(w, read_compression_layers(dir));
   at::Tensor embed = w.get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
   std::vector<TransformerBlock> blocks;
-  for (int64_t layer = 0; layer < c.num_layers; ++layer) blocks.push_back(load_block(w, c, layer));
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) blocks.push_back(load_block(w, reader, c, layer));
   at::Tensor final_norm = w.get("model.norm.weight", {c.hidden_size});
   std::unique_ptr<Linear> lm_head;
   if (!c.tie_word_embeddings) {
-    lm_head = std::make_unique<DenseLinear>(w.get("lm_head.weight", {c.vocab_size, c.hidden_size}));
+    lm_head = reader.read("lm_head", c.vocab_size, c.hidden_size, false);
   }
+  reader.check_all_used(dir);
   for (const std::string& name : w.unused()) {
     bool harmless = name.find("rotary_emb.inv_freq") != std::string::npos ||
                     (c.tie_word_embeddings && name == "lm_head.weight");
@@ -120,43 +153,50 @@ std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
 
 namespace {
 
-void add_linear(std::vector<std::pair<std::string, at::Tensor>>& out, const std::string& name, const Linear& linear) {
-  const auto* dense = dynamic_cast<const DenseLinear*>(&linear);
-  LMSHRINK_CHECK(dense != nullptr, name, ": only dense layers can be written as a plain HF checkpoint (format ",
-                 linear.format(), ")");
-  out.push_back({name + ".weight", dense->weight()});
-  if (dense->bias().defined()) out.push_back({name + ".bias", dense->bias()});
+void add_linear(std::vector<std::pair<std::string, at::Tensor>>& out, nlohmann::json& layers, const std::string& name,
+                const Linear& linear) {
+  StoredLinear stored = store_linear(name, linear);
+  for (auto& tensor : stored.tensors) out.push_back(std::move(tensor));
+  if (!stored.entry.is_null()) layers[name] = stored.entry;
 }
 
 }  // namespace
 
-void write_hf_model(const Transformer& model, const std::string& dir) {
+void write_hf_model(const Transformer& model, const std::string& dir, const nlohmann::json& compression_info) {
   const ModelConfig& c = model.config();
+  nlohmann::json layers = nlohmann::json::object();
   std::vector<std::pair<std::string, at::Tensor>> tensors{{"model.embed_tokens.weight", model.embed_tokens()}};
   for (int64_t layer = 0; layer < c.num_layers; ++layer) {
     const TransformerBlock& b = model.blocks()[layer];
     std::string p = layer_prefix(layer);
     tensors.push_back({p + "input_layernorm.weight", b.attn_norm});
     tensors.push_back({p + "post_attention_layernorm.weight", b.mlp_norm});
-    add_linear(tensors, p + "self_attn.q_proj", *b.q_proj);
-    add_linear(tensors, p + "self_attn.k_proj", *b.k_proj);
-    add_linear(tensors, p + "self_attn.v_proj", *b.v_proj);
-    add_linear(tensors, p + "self_attn.o_proj", *b.o_proj);
+    add_linear(tensors, layers, p + "self_attn.q_proj", *b.q_proj);
+    add_linear(tensors, layers, p + "self_attn.k_proj", *b.k_proj);
+    add_linear(tensors, layers, p + "self_attn.v_proj", *b.v_proj);
+    add_linear(tensors, layers, p + "self_attn.o_proj", *b.o_proj);
     if (c.qk_norm) {
       tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm});
       tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm});
     }
-    add_linear(tensors, p + "mlp.gate_proj", *b.gate_proj);
-    add_linear(tensors, p + "mlp.up_proj", *b.up_proj);
-    add_linear(tensors, p + "mlp.down_proj", *b.down_proj);
+    add_linear(tensors, layers, p + "mlp.gate_proj", *b.gate_proj);
+    add_linear(tensors, layers, p + "mlp.up_proj", *b.up_proj);
+    add_linear(tensors, layers, p + "mlp.down_proj", *b.down_proj);
   }
   tensors.push_back({"model.norm.weight", model.final_norm()});
-  if (!model.lm_head_tied()) add_linear(tensors, "lm_head", model.lm_head());
+  if (!model.lm_head_tied()) add_linear(tensors, layers, "lm_head", model.lm_head());
   for (auto& [name, t] : tensors) t = t.to(torch::kFloat32);
   write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   ModelConfig written = c;
   written.torch_dtype = "float32";
-  write_text_atomic((fs::path(dir) / "config.json").string(), hf_config_json(written).dump(2) + "\n");
+  nlohmann::json config = hf_config_json(written);
+  if (!layers.empty()) {
+    nlohmann::json section = compression_info.is_object() ? compression_info : nlohmann::json::object();
+    section["format_version"] = kCompressionFormatVersion;
+    section["layers"] = layers;
+    config["compression"] = section;
+  }
+  write_text_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
 }
 
 }  // namespace lmshrink

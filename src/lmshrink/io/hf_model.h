@@ -2,8 +2,12 @@
 // model.safetensors.index.json. Tensor names and shapes follow transformers' Llama/Mistral/Qwen2/
 // Qwen3 modules; every tensor is checked against the config, and an expected tensor that is
 // missing, or one that is not expected, is an error. Weights are held in float32 on CPU.
+// A compressed model is the same directory plus config.json's "compression" section
+// ({"format_version": 1, "layers": {name: entry}, ...run facts}) and the factor tensors of each
+// entry (model/linear_format.h); loading rebuilds each layer in its stored format.
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <set>
 #include <string>
@@ -31,7 +35,12 @@ class HfWeights {
 
 std::unique_ptr<Transformer> load_hf_model(const std::string& dir);
 
-// Writes config.json and model.safetensors (float32, HF names) into an existing folder.
-void write_hf_model(const Transformer& model, const std::string& dir);
+constexpr int kCompressionFormatVersion = 1;
+
+// Writes config.json and model.safetensors (float32, HF names) into an existing folder. When some
+// layer is not dense, config.json gains the "compression" section: compression_info's fields (the
+// method, ratio, ...) plus "format_version" and "layers".
+void write_hf_model(const Transformer& model, const std::string& dir,
+                    const nlohmann::json& compression_info = nlohmann::json::object());
 
 }  // namespace lmshrink

@@ -56,7 +56,7 @@ LoadedModel load_model(const std::string& path) {
   return LoadedModel{checkpoint.string(), load_llama2c(checkpoint.string())};
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model) {
+std::string find_tokenizer_path(const std::string& tokenizer_path, const LoadedModel& model) {
   std::string path = tokenizer_path;
   if (path.empty()) {
     fs::path dir = fs::is_directory(model.path) ? fs::path(model.path) : fs::path(model.path).parent_path();
@@ -75,6 +75,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, con
                    ": no tokenizer beside the model (tokenizer.json, tokenizer.bin or tok*.bin); pass --tokenizer");
   }
   LMSHRINK_CHECK(fs::exists(path), path, ": no such tokenizer file");
+  if (fs::is_directory(path) && fs::exists(fs::path(path) / "tokenizer.json")) path = (fs::path(path) / "tokenizer.json").string();
+  return path;
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model) {
+  std::string path = find_tokenizer_path(tokenizer_path, model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer_file(path);
   int64_t model_vocab = model.model->config().vocab_size;
   // tokenizer.json may cover fewer ids than the embedding has rows (Qwen pads it); llama2.c's
@@ -84,6 +90,20 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, con
                  ": tokenizer has ", tokenizer->vocab_size(), " tokens but the model ", model.path,
                  " has a vocabulary of ", model_vocab, " (wrong tokenizer?)");
   return tokenizer;
+}
+
+void copy_tokenizer_files(const std::string& tokenizer_file, const std::string& dir) {
+  fs::path source = tokenizer_file;
+  LMSHRINK_CHECK(fs::is_regular_file(source), tokenizer_file, ": the tokenizer to copy is not a file");
+  if (source.extension() != ".json") {
+    fs::copy_file(source, fs::path(dir) / "tokenizer.bin", fs::copy_options::overwrite_existing);
+    return;
+  }
+  fs::copy_file(source, fs::path(dir) / "tokenizer.json", fs::copy_options::overwrite_existing);
+  for (const char* sibling : {"tokenizer_config.json", "special_tokens_map.json", "generation_config.json"}) {
+    fs::path file = source.parent_path() / sibling;
+    if (fs::is_regular_file(file)) fs::copy_file(file, fs::path(dir) / sibling, fs::copy_options::overwrite_existing);
+  }
 }
 
 }  // namespace lmshrink

@@ -21,4 +21,12 @@ LoadedModel load_model(const std::string& path);
 // its vocabulary fits the model's.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, const LoadedModel& model);
 
+// The tokenizer file load_tokenizer reads for these arguments (explicit, or found beside the model).
+std::string find_tokenizer_path(const std::string& tokenizer_path, const LoadedModel& model);
+
+// Copies a model's tokenizer into a model directory being written: a tokenizer.json with its
+// tokenizer_config.json, special_tokens_map.json and generation_config.json siblings when present,
+// or a llama2.c tokenizer as tokenizer.bin.
+void copy_tokenizer_files(const std::string& tokenizer_file, const std::string& dir);
+
 }  // namespace lmshrink

@@ -24,6 +24,7 @@ class Linear {
   virtual at::Tensor dense() const = 0;                       // reconstructed W [out, in]
   virtual ParamCount params() const = 0;
   virtual std::string format() const = 0;                     // "dense", "lowrank", ...
+  virtual const at::Tensor& bias() const = 0;                 // [out], undefined when there is none
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
 };
@@ -39,7 +40,7 @@ class DenseLinear : public Linear {
   int64_t in_features() const override;
   int64_t out_features() const override;
   const at::Tensor& weight() const { return weight_out_in_; }
-  const at::Tensor& bias() const { return bias_; }  // undefined when there is none
+  const at::Tensor& bias() const override { return bias_; }
 
  private:
   at::Tensor weight_out_in_;

@@ -18,7 +18,7 @@ class LowRankLinear : public Linear {
   int64_t rank() const { return a_in_rank_.size(1); }
   const at::Tensor& a() const { return a_in_rank_; }
   const at::Tensor& b() const { return b_rank_out_; }
-  const at::Tensor& bias() const { return bias_; }
+  const at::Tensor& bias() const override { return bias_; }
 
  private:
   at::Tensor a_in_rank_, b_rank_out_, bias_;

@@ -1,0 +1,208 @@
+// lmshrink compress MODEL -o OUT --method M --ratio R: width compression of the block projections,
+// written atomically as a compressed HF directory (config.json "compression" section, factor
+// tensors, the tokenizer, and the run record lmshrink_run.json).
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "cli/commands.h"
+#include "lmshrink/calib/corpus.h"
+#include "lmshrink/calib/sampling.h"
+#include "lmshrink/calib/stats_cache.h"
+#include "lmshrink/calib/streaming.h"
+#include "lmshrink/compress/pipeline.h"
+#include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/hf_model.h"
+#include "lmshrink/io/model_loader.h"
+#include "lmshrink/model/inspect.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct CompressArgs {
+  std::string model, tokenizer, out, method, calib = "c4-train", sampling = "blocks", targets = "all";
+  std::string mode = "one-shot", stats_cache, device = "cpu", json;
+  double ratio = 0.0, asvd_alpha = 0.5;
+  int64_t calib_samples = 256, calib_seq_len = 0, batch_size = 8;
+  uint64_t seed = 0;
+  bool force = false;
+};
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Identity of the model files for the statistics cache key: canonical path, sizes and mtimes.
+std::string model_identity(const std::string& path) {
+  std::string id = fs::canonical(path).string();
+  auto add = [&id](const fs::path& file) {
+    id += str_cat("|", file.filename().string(), ":", fs::file_size(file), ":",
+                  fs::last_write_time(file).time_since_epoch().count());
+  };
+  if (fs::is_directory(path)) {
+    for (const auto& entry : fs::directory_iterator(path)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".safetensors") add(entry.path());
+    }
+  } else {
+    add(path);
+  }
+  return id;
+}
+
+void check_device(const std::string& device) {
+  LMSHRINK_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: expected cpu or cuda[:k], got ", device);
+  LMSHRINK_CHECK(device == "cpu", "--device ", device, ": this build runs compression on the CPU only "
+                 "(libtorch ", torch::cuda::is_available() ? "sees a GPU but" : "has no CUDA;",
+                 " the CUDA path is not implemented yet)");
+}
+
+struct Calibration {
+  CalibSpec spec;
+  at::Tensor tokens;               // [n, seq] int64, undefined for data-free methods
+  std::vector<BlockStats> cached;  // one-shot statistics from (or for) --stats-cache
+  std::string cache_status = "off";
+  double sample_seconds = 0.0, cache_seconds = 0.0;
+};
+
+Calibration prepare_calibration(const CompressArgs& args, const LoadedModel& loaded, const Tokenizer& tokenizer,
+                                const CompressOptions& options) {
+  Calibration c;
+  const ModelConfig& config = loaded.model->config();
+  c.spec = CalibSpec{args.calib, args.sampling, args.calib_samples,
+                     args.calib_seq_len > 0 ? args.calib_seq_len : std::min<int64_t>(1024, config.max_position_embeddings),
+                     args.seed};
+  LMSHRINK_CHECK(c.spec.seq_len <= config.max_position_embeddings, "--calib-seq-len ", c.spec.seq_len,
+                 " exceeds the model context of ", config.max_position_embeddings);
+  Clock::time_point start = Clock::now();
+  c.tokens = sample_calibration(read_corpus(args.calib), tokenizer, c.spec);
+  c.sample_seconds = seconds_since(start);
+  if (args.stats_cache.empty()) return c;
+  LMSHRINK_CHECK(options.mode == "one-shot", "--stats-cache: statistics of --mode sequential depend on the "
+                 "compressed blocks and cannot be cached; use --mode one-shot");
+  start = Clock::now();
+  std::string key = cache_key(model_identity(loaded.path), c.spec);
+  if (auto stats = load_stats(args.stats_cache, key)) {
+    c.cached = std::move(*stats);
+    c.cache_status = "hit " + stats_cache_path(args.stats_cache, key);
+  } else {
+    c.cached = collect_all_one_shot(*loaded.model, c.tokens, options.batch_size);
+    save_stats(args.stats_cache, key, c.cached, {{"model", loaded.path}, {"calib", describe(c.spec)}});
+    c.cache_status = "miss, saved " + stats_cache_path(args.stats_cache, key);
+  }
+  c.cache_seconds = seconds_since(start);
+  return c;
+}
+
+nlohmann::json layer_records(const CompressResult& result) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const CompressedLayer& l : result.layers) {
+    nlohmann::json entry = {{"name", l.name}, {"in_features", l.in_features}, {"out_features", l.out_features},
+                            {"rank", l.rank}, {"params_before", l.params_before}, {"params_after", l.params_after}};
+    if (l.truncation_loss >= 0) entry["whitened_truncation_loss"] = l.truncation_loss;
+    if (l.gram_shift > 0) entry["gram_shift"] = l.gram_shift;
+    layers.push_back(entry);
+  }
+  return layers;
+}
+
+nlohmann::json size_record(int64_t params_before, int64_t params_after, int64_t bytes_before, int64_t bytes_after) {
+  return {{"params_before", params_before}, {"params_after", params_after}, {"bytes_before", bytes_before},
+          {"bytes_after", bytes_after}, {"ratio", 1.0 - static_cast<double>(params_after) / params_before}};
+}
+
+void run_compress(const CompressArgs& args) {
+  Clock::time_point total_start = Clock::now();
+  check_device(args.device);
+  CompressOptions options{args.method, args.ratio, parse_targets(args.targets), args.mode, args.asvd_alpha, args.batch_size};
+  LoadedModel loaded = load_model(args.model);
+  std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  check_compress_options(*loaded.model, options);  // bad ratios fail before any calibration
+  AtomicDirectory out(args.out, args.force);       // so does an existing output directory
+  double load_seconds = seconds_since(total_start);
+
+  Calibration calib;
+  bool calibrate = method_needs_calibration(options.method);
+  if (calibrate) calib = prepare_calibration(args, loaded, *tokenizer, options);
+  ModelSummary before = summarize_model(*loaded.model);
+  CompressResult result = compress_model(*loaded.model, calib.tokens, options, calib.cached.empty() ? nullptr : &calib.cached);
+  ModelSummary after = summarize_model(*loaded.model);
+
+  Clock::time_point save_start = Clock::now();
+  nlohmann::json calibration = calibrate ? nlohmann::json{{"protocol", describe(calib.spec)}, {"corpus", calib.spec.corpus},
+                                                          {"sampling", calib.spec.sampling}, {"n_samples", calib.spec.n_samples},
+                                                          {"seq_len", calib.spec.seq_len}, {"seed", calib.spec.seed}}
+                                         : nlohmann::json();
+  nlohmann::json info = {{"method", options.method}, {"ratio", options.ratio}, {"mode", options.mode},
+                         {"targets", options.targets}, {"calibration", calibration}, {"source", loaded.path}};
+  write_hf_model(*loaded.model, out.staging_path(), info);
+  copy_tokenizer_files(tokenizer_file, out.staging_path());
+  int64_t p0 = 0, p1 = 0, b0 = 0, b1 = 0;
+  for (const CompressedLayer& l : result.layers) p0 += l.params_before, p1 += l.params_after, b0 += l.bytes_before, b1 += l.bytes_after;
+  nlohmann::json record = {{"command", "compress"}, {"date", now_iso8601()}, {"model", loaded.path},
+                           {"output", args.out}, {"method", options.method}, {"mode", options.mode},
+                           {"targets", options.targets}, {"ratio_requested", options.ratio},
+                           {"compressed_linears", size_record(p0, p1, b0, b1)},
+                           {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
+                           {"calibration", calibration}, {"layers", layer_records(result)},
+                           {"synthetic_model", loaded.model->config().source_format == "synthetic"}};
+  if (calibrate) {
+    record["calibration"]["tokens"] = calib.tokens.numel();
+    record["calibration"]["skipped_batches"] = result.skipped_batches;
+    record["calibration"]["stats_cache"] = calib.cache_status;
+  }
+  double save_seconds = seconds_since(save_start);  // the record itself is not timed
+  record["seconds"] = {{"load", load_seconds}, {"sample", calib.sample_seconds},
+                       {"calibration", result.calibration_seconds + calib.cache_seconds},
+                       {"decomposition", result.decomposition_seconds}, {"save", save_seconds},
+                       {"total", seconds_since(total_start)}, {"threads", torch::get_num_threads()}};
+  write_json_file((fs::path(out.staging_path()) / "lmshrink_run.json").string(), record);
+  out.commit();
+  if (!args.json.empty()) write_json_file(args.json, record);
+  std::printf("%s %s: %zu linears, params %lld -> %lld (ratio %.4f requested, %.4f achieved); whole model %lld -> %lld "
+              "params (%.4f), %lld -> %lld bytes\n",
+              options.method.c_str(), options.mode.c_str(), result.layers.size(), (long long)p0, (long long)p1,
+              options.ratio, 1.0 - double(p1) / p0, (long long)before.total_params, (long long)after.total_params,
+              1.0 - double(after.total_params) / before.total_params, (long long)before.total_bytes,
+              (long long)after.total_bytes);
+  if (calibrate) std::printf("calibration: %s, stats cache %s\n", describe(calib.spec).c_str(), calib.cache_status.c_str());
+  std::printf("seconds: calibration %.2f, decomposition %.2f, save %.2f, total %.2f; wrote %s\n",
+              result.calibration_seconds + calib.cache_seconds, result.decomposition_seconds, save_seconds,
+              seconds_since(total_start), args.out.c_str());
+}
+
+}  // namespace
+
+Command add_compress(CLI::App& app) {
+  auto a = std::make_shared<CompressArgs>();
+  CLI::App* cmd = app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm) and save the model");
+  cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
+  cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened)")->required();
+  cmd->add_option("--ratio", a->ratio, "fraction of each targeted matrix's parameters to remove, in (0, 1)")->required();
+  cmd->add_option("--targets", a->targets, "all (default), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
+  cmd->add_option("--mode", a->mode, "one-shot (statistics of the original model, default) or sequential "
+                                     "(block l calibrated on the compressed blocks before it)");
+  cmd->add_option("--calib", a->calib, "calibration corpus: a preset (c4-train, c4-validation, wikitext2, "
+                                       "tinystories, ptb) or a .jsonl / text file (default c4-train)");
+  cmd->add_option("--calib-sampling", a->sampling, "blocks (default; ROCKET) or random-offset (SVD-LLM)");
+  cmd->add_option("--calib-samples", a->calib_samples, "calibration sequences (default 256)")->check(CLI::PositiveNumber);
+  cmd->add_option("--calib-seq-len", a->calib_seq_len, "tokens per sequence (default min(1024, context))")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", a->seed, "calibration sampling seed (default 0)");
+  cmd->add_option("--batch-size", a->batch_size, "calibration sequences per block forward (default 8)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--asvd-alpha", a->asvd_alpha, "ASVD scaling exponent (default 0.5)");
+  cmd->add_option("--stats-cache", a->stats_cache, "folder caching one-shot calibration statistics across runs");
+  cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
+  cmd->add_option("--device", a->device, "cpu (default); cuda is not implemented yet");
+  cmd->add_option("--json", a->json, "also write the run record here");
+  cmd->add_flag("--force", a->force, "replace the output directory if it exists");
+  return [a] { run_compress(*a); };
+}
+
+}  // namespace lmshrink::cli

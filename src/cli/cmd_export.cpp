@@ -1,0 +1,55 @@
+// lmshrink export MODEL --dense OUT: a plain Hugging Face checkpoint with every compressed layer
+// multiplied back to its dense weight (W = (A B)ᵀ for LowRank), loadable by any framework.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/hf_model.h"
+#include "lmshrink/io/model_loader.h"
+#include "lmshrink/model/linear_format.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink::cli {
+
+namespace {
+
+struct ExportArgs {
+  std::string model, tokenizer, dense_out;
+  bool force = false;
+};
+
+void run_export(const ExportArgs& args) {
+  LoadedModel loaded = load_model(args.model);
+  std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
+  load_tokenizer(args.tokenizer, loaded);  // checks it fits the model
+  AtomicDirectory out(args.dense_out, args.force);
+  int64_t densified_layers = 0;
+  for (TransformerBlock& block : loaded.model->mutable_blocks()) {
+    for (std::unique_ptr<Linear>* slot : {&block.q_proj, &block.k_proj, &block.v_proj, &block.o_proj, &block.gate_proj,
+                                          &block.up_proj, &block.down_proj}) {
+      if ((*slot)->format() == "dense") continue;
+      *slot = densified(**slot);
+      ++densified_layers;
+    }
+  }
+  LMSHRINK_CHECK(loaded.model->lm_head().format() == "dense", args.model, ": a compressed lm_head cannot be exported yet");
+  write_hf_model(*loaded.model, out.staging_path());
+  copy_tokenizer_files(tokenizer_file, out.staging_path());
+  out.commit();
+  std::printf("wrote %s: plain HF checkpoint (float32), %lld compressed layers multiplied back to dense\n",
+              args.dense_out.c_str(), static_cast<long long>(densified_layers));
+}
+
+}  // namespace
+
+Command add_export(CLI::App& app) {
+  auto args = std::make_shared<ExportArgs>();
+  CLI::App* cmd = app.add_subcommand("export", "Export a (compressed) model as a plain dense Hugging Face checkpoint");
+  cmd->add_option("model", args->model, "compressed or plain model directory (or llama2.c .bin)")->required();
+  cmd->add_option("--dense", args->dense_out, "output directory (written atomically)")->required();
+  cmd->add_option("--tokenizer", args->tokenizer, "tokenizer file (default: beside the model)");
+  cmd->add_flag("--force", args->force, "replace the output directory if it exists");
+  return [args] { run_export(*args); };
+}
+
+}  // namespace lmshrink::cli

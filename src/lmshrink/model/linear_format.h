@@ -1,0 +1,40 @@
+// How each Linear implementation is stored in a checkpoint (DESIGN.md "A compressed model on disk"):
+// a dense layer is the plain Hugging Face pair "<name>.weight" [out, in] (+ "<name>.bias"); any
+// other format stores its factor tensors as "<name>.<factor>" and one entry in config.json's
+// "compression"."layers" object that names the format and its shapes, e.g. for LowRank
+//   "model.layers.0.mlp.down_proj": {"format": "lowrank", "in_features": 172, "out_features": 64,
+//                                    "rank": 37, "params": 8732}
+// with tensors "<name>.a" [in, rank] and "<name>.b" [rank, out] (y = (x a) b + bias).
+// Loading checks the entry against the model config and every tensor against the entry's shapes.
+#pragma once
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lmshrink/model/linear.h"
+
+namespace lmshrink {
+
+struct StoredLinear {
+  nlohmann::json entry;  // null for a dense layer (plain HF tensors, nothing in "compression")
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+};
+
+StoredLinear store_linear(const std::string& name, const Linear& linear);
+
+// Fetches a named tensor of an expected shape (float32), throwing lmshrink::Error when it is missing
+// or its shape differs.
+using TensorSource = std::function<at::Tensor(const std::string& name, const std::vector<int64_t>& shape)>;
+
+// Rebuilds the layer `name` of the config's shape [out, in]: dense when entry is null, else the
+// entry's format. has_bias comes from the config (attention_bias, mlp_bias, ...).
+std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::json& entry, int64_t out,
+                                       int64_t in, bool has_bias, const TensorSource& fetch);
+
+// A DenseLinear with the layer's reconstructed weight (dense()) and its bias: for dense export.
+std::unique_ptr<Linear> densified(const Linear& linear);
+
+}  // namespace lmshrink
