@@ -3,7 +3,7 @@
 // Models: the real stories260K (TinyStories calibration, 256 x 512 tokens, the CLI default), and
 // ONE block of a SYNTHETIC seeded random-weight model with Llama-3.2-1B shapes (hidden 2048,
 // MLP 8192, 32/8 heads, vocabulary 8192; random calibration tokens, n x 1024).
-//   build/lmshrink_bench_compress [synthetic_samples (default 16)]
+//   build/lmshrink_bench_compress [synthetic_samples (default 8)]
 // Each stage runs once: they are seconds long, and repetition would only re-measure the same BLAS.
 #include <sys/resource.h>
 
@@ -52,7 +52,7 @@ void report(const char* label, lmshrink::Transformer& model, const at::Tensor& t
 
 int main(int argc, char** argv) {
   lmshrink::set_progress_quiet(true);
-  int64_t synthetic_samples = argc > 1 ? std::stoll(argv[1]) : 16;
+  int64_t synthetic_samples = argc > 1 ? std::stoll(argv[1]) : 8;
   std::string shared = LMSHRINK_SHARED_DIR;
   std::printf("threads %d\n", torch::get_num_threads());
   {

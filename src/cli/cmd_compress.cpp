@@ -114,6 +114,46 @@ nlohmann::json size_record(int64_t params_before, int64_t params_after, int64_t 
           {"bytes_after", bytes_after}, {"ratio", 1.0 - static_cast<double>(params_after) / params_before}};
 }
 
+struct LinearTotals {
+  int64_t params_before = 0, params_after = 0, bytes_before = 0, bytes_after = 0;
+};
+
+LinearTotals linear_totals(const CompressResult& result) {
+  LinearTotals t;
+  for (const CompressedLayer& l : result.layers) {
+    t.params_before += l.params_before;
+    t.params_after += l.params_after;
+    t.bytes_before += l.bytes_before;
+    t.bytes_after += l.bytes_after;
+  }
+  return t;
+}
+
+nlohmann::json calibration_json(const Calibration& calib) {
+  return {{"protocol", describe(calib.spec)}, {"corpus", calib.spec.corpus}, {"sampling", calib.spec.sampling},
+          {"n_samples", calib.spec.n_samples}, {"seq_len", calib.spec.seq_len}, {"seed", calib.spec.seed}};
+}
+
+void print_summary(const nlohmann::json& record) {
+  const auto& linears = record["compressed_linears"];
+  const auto& whole = record["whole_model"];
+  std::printf("%s %s: %zu linears, params %lld -> %lld (ratio %.4f requested, %.4f achieved); whole model %lld -> %lld "
+              "params (%.4f), %lld -> %lld bytes (float32)\n",
+              record["method"].get<std::string>().c_str(), record["mode"].get<std::string>().c_str(),
+              record["layers"].size(), linears["params_before"].get<long long>(), linears["params_after"].get<long long>(),
+              record["ratio_requested"].get<double>(), linears["ratio"].get<double>(),
+              whole["params_before"].get<long long>(), whole["params_after"].get<long long>(), whole["ratio"].get<double>(),
+              whole["bytes_before"].get<long long>(), whole["bytes_after"].get<long long>());
+  if (!record["calibration"].is_null()) {
+    std::printf("calibration: %s, stats cache %s\n", record["calibration"]["protocol"].get<std::string>().c_str(),
+                record["calibration"]["stats_cache"].get<std::string>().c_str());
+  }
+  const auto& seconds = record["seconds"];
+  std::printf("seconds: calibration %.2f, decomposition %.2f, save %.2f, total %.2f; wrote %s\n",
+              seconds["calibration"].get<double>(), seconds["decomposition"].get<double>(), seconds["save"].get<double>(),
+              seconds["total"].get<double>(), record["output"].get<std::string>().c_str());
+}
+
 void run_compress(const CompressArgs& args) {
   Clock::time_point total_start = Clock::now();
   check_device(args.device);
@@ -133,46 +173,33 @@ void run_compress(const CompressArgs& args) {
   ModelSummary after = summarize_model(*loaded.model);
 
   Clock::time_point save_start = Clock::now();
-  nlohmann::json calibration = calibrate ? nlohmann::json{{"protocol", describe(calib.spec)}, {"corpus", calib.spec.corpus},
-                                                          {"sampling", calib.spec.sampling}, {"n_samples", calib.spec.n_samples},
-                                                          {"seq_len", calib.spec.seq_len}, {"seed", calib.spec.seed}}
-                                         : nlohmann::json();
+  nlohmann::json calibration = calibrate ? calibration_json(calib) : nlohmann::json();
   nlohmann::json info = {{"method", options.method}, {"ratio", options.ratio}, {"mode", options.mode},
                          {"targets", options.targets}, {"calibration", calibration}, {"source", loaded.path}};
   write_hf_model(*loaded.model, out.staging_path(), info);
   copy_tokenizer_files(tokenizer_file, out.staging_path());
-  int64_t p0 = 0, p1 = 0, b0 = 0, b1 = 0;
-  for (const CompressedLayer& l : result.layers) p0 += l.params_before, p1 += l.params_after, b0 += l.bytes_before, b1 += l.bytes_after;
-  nlohmann::json record = {{"command", "compress"}, {"date", now_iso8601()}, {"model", loaded.path},
-                           {"output", args.out}, {"method", options.method}, {"mode", options.mode},
-                           {"targets", options.targets}, {"ratio_requested", options.ratio},
-                           {"compressed_linears", size_record(p0, p1, b0, b1)},
-                           {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
-                           {"calibration", calibration}, {"layers", layer_records(result)},
-                           {"synthetic_model", loaded.model->config().source_format == "synthetic"}};
+  double save_seconds = seconds_since(save_start);  // the run record itself is not timed
+  LinearTotals t = linear_totals(result);
   if (calibrate) {
-    record["calibration"]["tokens"] = calib.tokens.numel();
-    record["calibration"]["skipped_batches"] = result.skipped_batches;
-    record["calibration"]["stats_cache"] = calib.cache_status;
+    calibration["tokens"] = calib.tokens.numel();
+    calibration["skipped_batches"] = result.skipped_batches;
+    calibration["stats_cache"] = calib.cache_status;
   }
-  double save_seconds = seconds_since(save_start);  // the record itself is not timed
-  record["seconds"] = {{"load", load_seconds}, {"sample", calib.sample_seconds},
-                       {"calibration", result.calibration_seconds + calib.cache_seconds},
-                       {"decomposition", result.decomposition_seconds}, {"save", save_seconds},
-                       {"total", seconds_since(total_start)}, {"threads", torch::get_num_threads()}};
+  nlohmann::json record = {
+      {"command", "compress"}, {"date", now_iso8601()}, {"model", loaded.path}, {"output", args.out},
+      {"method", options.method}, {"mode", options.mode}, {"targets", options.targets}, {"ratio_requested", options.ratio},
+      {"compressed_linears", size_record(t.params_before, t.params_after, t.bytes_before, t.bytes_after)},
+      {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
+      {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", "float32"},
+      {"synthetic_model", loaded.model->config().source_format == "synthetic"},
+      {"seconds", {{"load", load_seconds}, {"sample", calib.sample_seconds},
+                   {"calibration", result.calibration_seconds + calib.cache_seconds},
+                   {"decomposition", result.decomposition_seconds}, {"save", save_seconds},
+                   {"total", seconds_since(total_start)}, {"threads", torch::get_num_threads()}}}};
   write_json_file((fs::path(out.staging_path()) / "lmshrink_run.json").string(), record);
   out.commit();
   if (!args.json.empty()) write_json_file(args.json, record);
-  std::printf("%s %s: %zu linears, params %lld -> %lld (ratio %.4f requested, %.4f achieved); whole model %lld -> %lld "
-              "params (%.4f), %lld -> %lld bytes\n",
-              options.method.c_str(), options.mode.c_str(), result.layers.size(), (long long)p0, (long long)p1,
-              options.ratio, 1.0 - double(p1) / p0, (long long)before.total_params, (long long)after.total_params,
-              1.0 - double(after.total_params) / before.total_params, (long long)before.total_bytes,
-              (long long)after.total_bytes);
-  if (calibrate) std::printf("calibration: %s, stats cache %s\n", describe(calib.spec).c_str(), calib.cache_status.c_str());
-  std::printf("seconds: calibration %.2f, decomposition %.2f, save %.2f, total %.2f; wrote %s\n",
-              result.calibration_seconds + calib.cache_seconds, result.decomposition_seconds, save_seconds,
-              seconds_since(total_start), args.out.c_str());
+  print_summary(record);
 }
 
 }  // namespace

@@ -73,6 +73,19 @@ TEST(CompressCliTest, CompressedDirectoryWorksWithEveryCommandAndItsRecordAddsUp
   EXPECT_NEAR(ppl_of(dense_out), ppl_of(eval), 1e-3 * ppl_of(eval));
 }
 
+TEST(CompressCliTest, HuggingFaceSourceKeepsItsTokenizerJson) {
+  fs::path dir = lmshrink::testing::temp_dir("compress_hf");
+  ASSERT_EQ(run_lmshrink("convert " + quote(lmshrink::testing::stories_bin()) + " -o " + quote((dir / "hf").string()), "hf_a").exit_code, 0);
+  CommandResult r = run_lmshrink("compress " + quote((dir / "hf").string()) + " -o " + quote((dir / "svd").string()) +
+                                     " --method svd --ratio 0.2 --targets mlp", "hf_b");
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_TRUE(fs::exists(dir / "svd" / "tokenizer.json"));
+  EXPECT_TRUE(fs::exists(dir / "svd" / "tokenizer_config.json"));
+  EXPECT_EQ(read_json(dir / "svd" / "config.json")["compression"]["layers"].size(), 15u);  // 3 MLP x 5 blocks
+  CommandResult ids = run_lmshrink("tokenize " + quote((dir / "svd").string()) + " --text 'Once upon a time' --bos", "hf_c");
+  EXPECT_EQ(ids.stdout_text, "1 403 407 261 378\n");
+}
+
 TEST(CompressCliTest, SameSeedGivesByteIdenticalFilesAndTheStatsCacheReproducesThem) {
   fs::path dir = lmshrink::testing::temp_dir("compress_seed");
   std::string cache = "--stats-cache " + quote((dir / "cache").string());
