@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include "lmshrink/calib/corpus.h"
 #include "lmshrink/calib/sampling.h"
@@ -52,6 +53,7 @@ void report(const char* label, lmshrink::Transformer& model, const at::Tensor& t
 
 int main(int argc, char** argv) {
   lmshrink::set_progress_quiet(true);
+  torch::set_num_threads(std::max(1u, std::thread::hardware_concurrency()));  // as the CLI does
   int64_t synthetic_samples = argc > 1 ? std::stoll(argv[1]) : 8;
   std::string shared = LMSHRINK_SHARED_DIR;
   std::printf("threads %d\n", torch::get_num_threads());
