@@ -40,6 +40,16 @@ TEST(GramTest, AccumulationEqualsFloat64LoopOverTokens) {
   for (int64_t k = 0; k < in * in; ++k) {
     EXPECT_NEAR(gram.data_ptr<double>()[k], expected[k], 1e-9 * (1 + std::abs(expected[k]))) << k;
   }
+  // ASVD's abs-mean: a plain loop over every token of every batch.
+  at::Tensor abs_mean = stats.channel_abs_mean().contiguous();
+  for (int64_t j = 0; j < in; ++j) {
+    double sum = 0.0;
+    for (const auto& b : batches) {
+      at::Tensor rows = b.reshape({-1, in}).to(torch::kFloat64).contiguous();
+      for (int64_t t = 0; t < rows.size(0); ++t) sum += std::abs(rows.data_ptr<double>()[t * in + j]);
+    }
+    EXPECT_NEAR(abs_mean.data_ptr<double>()[j], sum / 17.0, 1e-12 * (1 + sum)) << j;
+  }
 }
 
 TEST(GramTest, NanAndInfBatchesAreSkippedAndCounted) {
