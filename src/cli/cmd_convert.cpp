@@ -20,14 +20,9 @@ void run_convert(const ConvertArgs& args) {
   LoadedModel loaded = load_model(args.model);
   LMSHRINK_CHECK(loaded.model->config().source_format == "llama2c", args.model,
                  ": convert reads llama2.c checkpoints; this is already a Hugging Face directory");
-  std::string tokenizer = args.tokenizer;
-  if (tokenizer.empty()) {
-    std::filesystem::path dir = std::filesystem::path(loaded.path).parent_path();
-    for (const char* name : {"tokenizer.bin", "tok512.bin"}) {
-      if (std::filesystem::exists(dir / name)) tokenizer = (dir / name).string();
-    }
-    LMSHRINK_CHECK(!tokenizer.empty(), loaded.path, ": no tokenizer.bin beside the checkpoint; pass --tokenizer");
-  }
+  std::string tokenizer = find_tokenizer_path(args.tokenizer, loaded);
+  LMSHRINK_CHECK(std::filesystem::path(tokenizer).extension() == ".bin", tokenizer,
+                 ": convert needs the llama2.c tokenizer.bin of the checkpoint, not a tokenizer.json");
   int64_t merges = convert_llama2c_to_hf(loaded.path, tokenizer, args.out, args.force);
   std::printf("wrote %s: config.json, model.safetensors (float32), tokenizer.json (%lld merges), tokenizer_config.json\n",
               args.out.c_str(), static_cast<long long>(merges));
