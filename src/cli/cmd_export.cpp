@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "lmshrink/compress/pipeline.h"
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/model_loader.h"
@@ -25,10 +26,10 @@ void run_export(const ExportArgs& args) {
   AtomicDirectory out(args.dense_out, args.force);
   int64_t densified_layers = 0;
   for (TransformerBlock& block : loaded.model->mutable_blocks()) {
-    for (std::unique_ptr<Linear>* slot : {&block.q_proj, &block.k_proj, &block.v_proj, &block.o_proj, &block.gate_proj,
-                                          &block.up_proj, &block.down_proj}) {
-      if ((*slot)->format() == "dense") continue;
-      *slot = densified(**slot);
+    for (const std::string& projection : all_projections()) {
+      std::unique_ptr<Linear>& slot = projection_slot(block, projection);
+      if (slot->format() == "dense") continue;
+      slot = densified(*slot);
       ++densified_layers;
     }
   }

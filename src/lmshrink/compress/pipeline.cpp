@@ -26,7 +26,7 @@ double seconds_since(Clock::time_point start) {
 
 // The block's member for a projection name (const or mutable, following the block).
 template <class Block>
-auto& projection_slot(Block& block, const std::string& projection) {
+auto& projection_member(Block& block, const std::string& projection) {
   if (projection == "q_proj") return block.q_proj;
   if (projection == "k_proj") return block.k_proj;
   if (projection == "v_proj") return block.v_proj;
@@ -82,6 +82,10 @@ int64_t skipped(const BlockStats& stats) {
 
 }  // namespace
 
+std::unique_ptr<Linear>& projection_slot(TransformerBlock& block, const std::string& projection) {
+  return projection_member(block, projection);
+}
+
 const std::vector<std::string>& all_projections() {
   static const std::vector<std::string> names{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
   return names;
@@ -123,7 +127,7 @@ void check_compress_options(const Transformer& model, const CompressOptions& opt
   LMSHRINK_CHECK(options.asvd_alpha > 0.0, "--asvd-alpha must be positive, got ", options.asvd_alpha);
   const TransformerBlock& block = model.blocks().at(0);
   for (const std::string& projection : options.targets) {
-    const Linear& layer = *projection_slot(block, projection);
+    const Linear& layer = *projection_member(block, projection);
     low_rank_for_ratio(layer.in_features(), layer.out_features(), options.ratio, layer_name(0, projection));
   }
 }

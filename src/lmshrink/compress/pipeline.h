@@ -43,6 +43,8 @@ struct CompressResult {
 };
 
 const std::vector<std::string>& all_projections();  // the 7 block projections, in block order
+// The block's member holding a projection ("q_proj", ..., "down_proj"); throws on another name.
+std::unique_ptr<Linear>& projection_slot(TransformerBlock& block, const std::string& projection);
 // A comma list of groups "all", "attn" (q,k,v,o), "mlp" (gate,up,down) and names q,k,v,o,gate,up,
 // down (with or without "_proj"), returned in block order. Throws lmshrink::Error on an unknown name
 // or an empty list.

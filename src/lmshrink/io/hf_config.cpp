@@ -93,13 +93,15 @@ ModelConfig parse_hf_config(const nlohmann::json& j, const std::string& origin) 
   return c;
 }
 
-ModelConfig read_hf_config(const std::string& path) {
+nlohmann::json read_hf_config_json(const std::string& path) {
   std::ifstream in(path);
   LMSHRINK_CHECK(in.good(), path, ": cannot open config.json");
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
   LMSHRINK_CHECK(!j.is_discarded(), path, ": not valid JSON");
-  return parse_hf_config(j, path);
+  return j;
 }
+
+ModelConfig read_hf_config(const std::string& path) { return parse_hf_config(read_hf_config_json(path), path); }
 
 nlohmann::json hf_config_json(const ModelConfig& c) {
   std::string arch = c.architecture.empty() ? "LlamaForCausalLM" : c.architecture;

@@ -14,6 +14,8 @@ namespace lmshrink {
 // missing required field.
 ModelConfig parse_hf_config(const nlohmann::json& json, const std::string& origin);
 ModelConfig read_hf_config(const std::string& path);
+// The parsed JSON of a config.json, for readers that need more than the ModelConfig.
+nlohmann::json read_hf_config_json(const std::string& path);
 
 // A config.json for config (architecture LlamaForCausalLM unless config.architecture says otherwise).
 nlohmann::json hf_config_json(const ModelConfig& config);

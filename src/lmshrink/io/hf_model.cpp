@@ -73,16 +73,13 @@ std::vector<std::string> HfWeights::unused() const {
 namespace {
 
 // config.json's "compression" section (linear_format.h), or an empty object for a plain checkpoint.
-nlohmann::json read_compression_layers(const std::string& dir) {
-  fs::path path = fs::path(dir) / "config.json";
-  std::ifstream in(path);
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.contains("compression")) return nlohmann::json::object();
-  const nlohmann::json& section = j["compression"];
+nlohmann::json compression_layers(const nlohmann::json& config, const std::string& path) {
+  if (!config.contains("compression")) return nlohmann::json::object();
+  const nlohmann::json& section = config["compression"];
   LMSHRINK_CHECK(section.is_object() && section.value("format_version", 0) == kCompressionFormatVersion &&
                      section.contains("layers") && section["layers"].is_object(),
-                 path.string(), ": \"compression\" must be an object with \"format_version\": ",
-                 kCompressionFormatVersion, " and a \"layers\" object");
+                 path, ": \"compression\" must be an object with \"format_version\": ", kCompressionFormatVersion,
+                 " and a \"layers\" object");
   return section["layers"];
 }
 
@@ -131,9 +128,11 @@ TransformerBlock load_block(HfWeights& w, LinearReader& r, const ModelConfig& c,
 }  // namespace
 
 std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
-  ModelConfig c = read_hf_config((fs::path(dir) / "config.json").string());
+  std::string config_path = (fs::path(dir) / "config.json").string();
+  nlohmann::json config_json = read_hf_config_json(config_path);
+  ModelConfig c = parse_hf_config(config_json, config_path);
   HfWeights w(dir);
-  LinearReader reader(w, read_compression_layers(dir));
+  LinearReader reader(w, compression_layers(config_json, config_path));
   at::Tensor embed = w.get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
   std::vector<TransformerBlock> blocks;
   for (int64_t layer = 0; layer < c.num_layers; ++layer) blocks.push_back(load_block(w, reader, c, layer));
