@@ -27,12 +27,32 @@ using Clock = std::chrono::steady_clock;
 
 struct CompressArgs {
   std::string model, tokenizer, out, method, calib = "c4-train", sampling = "blocks", targets = "all";
-  std::string mode = "one-shot", stats_cache, device = "cpu", json;
-  double ratio = 0.0, asvd_alpha = 0.5;
+  std::string mode = "one-shot", stats_cache, device = "cpu", json, quantize = "none";
+  double ratio = 0.0, asvd_alpha = 0.5, budget_bytes = 0.0;
   int64_t calib_samples = 256, calib_seq_len = 0, batch_size = 8;
   uint64_t seed = 0;
   bool force = false;
+  CompressOptions dict;  // the sparse-dictionary fields (atoms_per_nonzero ... quant_group)
 };
+
+int quantize_bits(const std::string& name) {
+  if (name == "none") return 0;
+  if (name == "int8") return 8;
+  if (name == "int4") return 4;
+  fail("--quantize: expected none, int8 or int4, got '", name, "'");
+}
+
+CompressOptions compress_options(const CompressArgs& args) {
+  CompressOptions options = args.dict;
+  options.method = args.method;
+  options.ratio = args.ratio;
+  options.targets = parse_targets(args.targets);
+  options.mode = args.mode;
+  options.asvd_alpha = args.asvd_alpha;
+  options.batch_size = args.batch_size;
+  options.quantize_bits = quantize_bits(args.quantize);
+  return options;
+}
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -101,7 +121,16 @@ nlohmann::json layer_records(const CompressResult& result) {
   nlohmann::json layers = nlohmann::json::array();
   for (const CompressedLayer& l : result.layers) {
     nlohmann::json entry = {{"name", l.name}, {"in_features", l.in_features}, {"out_features", l.out_features},
-                            {"rank", l.rank}, {"params_before", l.params_before}, {"params_after", l.params_after}};
+                            {"ratio", l.ratio}, {"params_before", l.params_before}, {"params_after", l.params_after},
+                            {"words_effective", l.words_effective}, {"words_full", l.words_full}};
+    if (l.rank > 0) entry["rank"] = l.rank;
+    if (l.atoms > 0) {
+      entry["atoms"] = l.atoms;
+      entry["nonzeros"] = l.nonzeros;
+      entry["fit_iterations"] = l.fit_iterations;
+      if (!l.dictionary_owner.empty()) entry["dictionary_owner"] = l.dictionary_owner;
+    }
+    if (l.whitened_error >= 0) entry["whitened_relative_error"] = l.whitened_error;
     if (l.truncation_loss >= 0) entry["whitened_truncation_loss"] = l.truncation_loss;
     if (l.gram_shift > 0) entry["gram_shift"] = l.gram_shift;
     layers.push_back(entry);
@@ -116,6 +145,7 @@ nlohmann::json size_record(int64_t params_before, int64_t params_after, int64_t 
 
 struct LinearTotals {
   int64_t params_before = 0, params_after = 0, bytes_before = 0, bytes_after = 0;
+  double words_effective = 0.0, words_full = 0.0;
 };
 
 LinearTotals linear_totals(const CompressResult& result) {
@@ -125,8 +155,18 @@ LinearTotals linear_totals(const CompressResult& result) {
     t.params_after += l.params_after;
     t.bytes_before += l.bytes_before;
     t.bytes_after += l.bytes_after;
+    t.words_effective += l.words_effective;
+    t.words_full += l.words_full;
   }
   return t;
+}
+
+// Both accountings of ALGORITHMS.md §2 in 16-bit words: effective (eq. 11, no index) and full (eq. 10).
+nlohmann::json accounting_record(const LinearTotals& t, const std::string& selected) {
+  double before = static_cast<double>(t.params_before);
+  return {{"selected", selected}, {"words_before", before}, {"words_effective", t.words_effective},
+          {"words_full", t.words_full}, {"ratio_effective", 1.0 - t.words_effective / before},
+          {"ratio_full", 1.0 - t.words_full / before}};
 }
 
 nlohmann::json calibration_json(const Calibration& calib) {
@@ -144,6 +184,10 @@ void print_summary(const nlohmann::json& record) {
               record["ratio_requested"].get<double>(), linears["ratio"].get<double>(),
               whole["params_before"].get<long long>(), whole["params_after"].get<long long>(), whole["ratio"].get<double>(),
               whole["bytes_before"].get<long long>(), whole["bytes_after"].get<long long>());
+  const auto& words = record["accounting"];
+  std::printf("accounting (16-bit words, %s selected): effective %.0f (ratio %.4f), full with index %.0f (ratio %.4f)\n",
+              words["selected"].get<std::string>().c_str(), words["words_effective"].get<double>(),
+              words["ratio_effective"].get<double>(), words["words_full"].get<double>(), words["ratio_full"].get<double>());
   if (!record["calibration"].is_null()) {
     std::printf("calibration: %s, stats cache %s\n", record["calibration"]["protocol"].get<std::string>().c_str(),
                 record["calibration"]["stats_cache"].get<std::string>().c_str());
@@ -154,11 +198,20 @@ void print_summary(const nlohmann::json& record) {
               seconds["total"].get<double>(), record["output"].get<std::string>().c_str());
 }
 
+nlohmann::json dictionary_settings(const CompressOptions& o) {
+  return {{"atoms_per_nonzero", o.atoms_per_nonzero}, {"accounting", o.accounting}, {"iterations", o.iterations},
+          {"power_iterations", o.power_iterations}, {"omp_batch", o.omp_batch}, {"seed", o.seed}, {"groups", o.groups},
+          {"tolerance", o.tolerance}, {"alloc", o.alloc}, {"alloc_min_ratio", o.alloc_min_ratio},
+          {"alloc_max_ratio", o.alloc_max_ratio}, {"quantize_bits", o.quantize_bits}, {"quant_group", o.quant_group}};
+}
+
 void run_compress(const CompressArgs& args) {
   Clock::time_point total_start = Clock::now();
   check_device(args.device);
-  CompressOptions options{args.method, args.ratio, parse_targets(args.targets), args.mode, args.asvd_alpha, args.batch_size};
+  CompressOptions options = compress_options(args);
   LoadedModel loaded = load_model(args.model);
+  LMSHRINK_CHECK((options.ratio > 0) != (args.budget_bytes > 0), "give exactly one of --ratio and --budget-bytes");
+  if (args.budget_bytes > 0) options.ratio = ratio_for_budget_bytes(*loaded.model, options.targets, args.budget_bytes);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   check_compress_options(*loaded.model, options);  // bad ratios fail before any calibration
@@ -176,6 +229,7 @@ void run_compress(const CompressArgs& args) {
   nlohmann::json calibration = calibrate ? calibration_json(calib) : nlohmann::json();
   nlohmann::json info = {{"method", options.method}, {"ratio", options.ratio}, {"mode", options.mode},
                          {"targets", options.targets}, {"calibration", calibration}, {"source", loaded.path}};
+  if (method_is_dictionary(options.method)) info["dictionary"] = dictionary_settings(options);
   write_hf_model(*loaded.model, out.staging_path(), info);
   copy_tokenizer_files(tokenizer_file, out.staging_path());
   double save_seconds = seconds_since(save_start);  // the run record itself is not timed
@@ -189,6 +243,8 @@ void run_compress(const CompressArgs& args) {
       {"command", "compress"}, {"date", now_iso8601()}, {"model", loaded.path}, {"output", args.out},
       {"method", options.method}, {"mode", options.mode}, {"targets", options.targets}, {"ratio_requested", options.ratio},
       {"compressed_linears", size_record(t.params_before, t.params_after, t.bytes_before, t.bytes_after)},
+      {"accounting", accounting_record(t, options.accounting)},
+      {"dictionary", method_is_dictionary(options.method) ? dictionary_settings(options) : nlohmann::json()},
       {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
       {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", "float32"},
       {"synthetic_model", loaded.model->config().source_format == "synthetic"},
@@ -206,11 +262,15 @@ void run_compress(const CompressArgs& args) {
 
 Command add_compress(CLI::App& app) {
   auto a = std::make_shared<CompressArgs>();
-  CLI::App* cmd = app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm) and save the model");
+  CLI::App* cmd =
+      app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm, cospadi, compot) and save the model");
   cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
-  cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened)")->required();
-  cmd->add_option("--ratio", a->ratio, "fraction of each targeted matrix's parameters to remove, in (0, 1)")->required();
+  cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened), cospadi "
+                                         "(K-SVD sparse dictionary), compot (orthogonal dictionary)")->required();
+  cmd->add_option("--ratio", a->ratio, "fraction of the targeted matrices' parameters to remove, in (0, 1)");
+  cmd->add_option("--budget-bytes", a->budget_bytes, "instead of --ratio: bytes for the targeted matrices, against "
+                                                     "2 bytes per dense weight (bf16)");
   cmd->add_option("--targets", a->targets, "all (default), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
   cmd->add_option("--mode", a->mode, "one-shot (statistics of the original model, default) or sequential "
                                      "(block l calibrated on the compressed blocks before it)");
@@ -224,6 +284,22 @@ Command add_compress(CLI::App& app) {
   cmd->add_option("--batch-size", a->batch_size, "calibration sequences per block forward (default 8)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--asvd-alpha", a->asvd_alpha, "ASVD scaling exponent (default 0.5)");
+  CompressOptions& d = a->dict;
+  cmd->add_option("--atoms-per-nonzero", d.atoms_per_nonzero, "cospadi/compot: k/s, atoms per nonzero (default 2)");
+  cmd->add_option("--accounting", d.accounting, "cospadi/compot sizes: full (index storage counted, default) or "
+                                                "effective (CoSpaDi eq. 11)");
+  cmd->add_option("--iterations", d.iterations, "cospadi: K-SVD alternations (default 60); compot: cap (default 50)");
+  cmd->add_option("--power-iterations", d.power_iterations, "cospadi: power iterations per atom update (default 8)");
+  cmd->add_option("--omp-batch", d.omp_batch, "cospadi: columns per Batch-OMP batch (default 8192)");
+  cmd->add_option("--dict-seed", d.seed, "cospadi: dictionary initialisation seed (default 42)");
+  cmd->add_option("--groups", d.groups, "cospadi/compot: consecutive layers sharing one dictionary (default 1; a "
+                                        "remainder forms a smaller last group)");
+  cmd->add_option("--tolerance", d.tolerance, "compot: stop at this relative objective decrease (default 1e-4)");
+  cmd->add_option("--alloc", d.alloc, "cospadi/compot rates: uniform (default) or dynamic (pooled spectrum)");
+  cmd->add_option("--alloc-min-ratio", d.alloc_min_ratio, "--alloc dynamic: least ratio of any matrix (default 0.05)");
+  cmd->add_option("--alloc-max-ratio", d.alloc_max_ratio, "--alloc dynamic: largest ratio of any matrix (default 0.8)");
+  cmd->add_option("--quantize", a->quantize, "cospadi/compot factors: none (default), int8 or int4 (group RTN)");
+  cmd->add_option("--quant-group", d.quant_group, "values per fp16 scale with --quantize (default 128)");
   cmd->add_option("--stats-cache", a->stats_cache, "folder caching one-shot calibration statistics across runs");
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--device", a->device, "cpu (default); cuda is not implemented yet");

@@ -1,11 +1,12 @@
 // safetensors: round trip through the writer, zero-copy reads, and one clear error per kind of
 // malformed file (header past EOF, not JSON / not '{', overlaps, holes, out-of-range offsets,
-// unknown dtype, shape x dtype != byte range, missing index entries).
+// unknown dtype, shape x dtype != byte range, missing index entries), and exact integer round trips.
 #include "lmshrink/io/safetensors.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/io/hf_model.h"
@@ -93,8 +94,8 @@ TEST(SafetensorsTest, OverlapsHolesAndOutOfRangeOffsetsAreErrors) {
 }
 
 TEST(SafetensorsTest, UnknownDtypeAndSizeMismatchAreErrors) {
-  nlohmann::json dtype = {{"a", {{"dtype", "I64"}, {"shape", {1}}, {"data_offsets", {0, 8}}}}};
-  EXPECT_NE(error_of(raw_file("dtype", dtype.dump(), 8)).find("unsupported dtype I64"), std::string::npos);
+  nlohmann::json dtype = {{"a", {{"dtype", "U64"}, {"shape", {1}}, {"data_offsets", {0, 8}}}}};
+  EXPECT_NE(error_of(raw_file("dtype", dtype.dump(), 8)).find("unsupported dtype U64"), std::string::npos);
   nlohmann::json size = {{"a", {{"dtype", "F16"}, {"shape", {3}}, {"data_offsets", {0, 8}}}}};
   EXPECT_NE(error_of(raw_file("size", size.dump(), 8)).find("need 6 bytes"), std::string::npos);
 }
@@ -122,6 +123,31 @@ TEST(SafetensorsTest, IndexEntryMissingFromItsShardIsAnError) {
     FAIL() << "expected an error";
   } catch (const lmshrink::Error& e) {
     EXPECT_NE(std::string(e.what()).find("tensor y is listed in shard"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SafetensorsTest, IntegerDtypesRoundTripExactly) {
+  auto dir = lmshrink::testing::temp_dir("st_int");
+  std::string path = (dir / "i.safetensors").string();
+  auto values = [](std::vector<int64_t> v, at::ScalarType type) { return torch::tensor(v, torch::kInt64).to(type); };
+  int64_t i32_min = std::numeric_limits<int32_t>::min(), i32_max = std::numeric_limits<int32_t>::max();
+  int64_t i64_min = std::numeric_limits<int64_t>::min(), i64_max = std::numeric_limits<int64_t>::max();
+  // u8 first with 5 bytes: i32 then starts at byte 5 of the buffer, so the reader copies it (unaligned).
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {
+      {"u8", values({0, 1, 127, 128, 255}, torch::kUInt8)},
+      {"i32", values({i32_min, -1, 0, 7, i32_max}, torch::kInt32).view({1, 5})},
+      {"i8", values({-128, -1, 0, 1, 127}, torch::kInt8)},
+      {"i16", values({-32768, -1, 0, 1, 32767}, torch::kInt16)},
+      {"i64", values({i64_min, -1, 0, int64_t{1} << 40, i64_max}, torch::kInt64).view({5, 1})}};
+  lmshrink::write_safetensors(path, tensors);
+  lmshrink::SafetensorsFile file(path);
+  const std::map<std::string, std::string> names = {{"u8", "U8"}, {"i8", "I8"}, {"i16", "I16"}, {"i32", "I32"}, {"i64", "I64"}};
+  for (const auto& [name, t] : tensors) {
+    EXPECT_EQ(file.tensors().at(name).dtype, names.at(name));
+    at::Tensor read = file.tensor(name);
+    EXPECT_EQ(read.scalar_type(), t.scalar_type()) << name;
+    EXPECT_EQ(read.sizes(), t.sizes()) << name;
+    EXPECT_TRUE(read.equal(t)) << name << ": " << read;
   }
 }
 

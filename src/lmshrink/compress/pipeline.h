@@ -1,8 +1,10 @@
 // The width-compression driver shared by every method (ALGORITHMS.md §8 items 1–4, 6): walks the
 // decoder blocks in order, gets each block's calibration statistics (streamed one block at a time,
 // or given from a cache), replaces every targeted projection by the method's compressed layer, and
-// accounts parameters. Methods: svd (§1.1, data-free), asvd (§1.4), svd-llm (§1.2); every targeted
-// matrix gets the same ratio, rank r = floor((1 − ratio) in out / (in + out)) (compress/rank.h).
+// accounts parameters. Methods: svd (§1.1, data-free), asvd (§1.4), svd-llm (§1.2) give LowRank layers
+// of rank r = floor((1 − ratio) in out / (in + out)) (compress/rank.h); cospadi (§2, cospadi.h) and compot
+// (§4, compot.h) give DictSparse layers sized by dict_size.h, per layer or (cospadi --groups N) with one
+// dictionary per N consecutive layers, and compot's rates optionally allocated per matrix (allocation.h).
 // Modes (streaming.h): one-shot, statistics of the original model; sequential, block l calibrated on
 // the outputs of the already-compressed blocks 0..l−1.
 #pragma once
@@ -13,26 +15,46 @@
 #include <vector>
 
 #include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/dict_size.h"
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
 
 struct CompressOptions {
-  std::string method;                // "svd", "asvd" or "svd-llm"
-  double ratio = 0.0;                // fraction of each targeted matrix's parameters removed, in (0, 1)
+  std::string method;                // "svd", "asvd", "svd-llm", "cospadi" or "compot"
+  double ratio = 0.0;                // fraction of the targeted parameters removed, in (0, 1)
   std::vector<std::string> targets;  // projections: "q_proj", ..., "down_proj" (parse_targets)
   std::string mode = "one-shot";     // "one-shot" or "sequential"
   double asvd_alpha = 0.5;
   int64_t batch_size = 8;            // calibration samples per block forward
+  // Sparse-dictionary methods (cospadi, compot).
+  double atoms_per_nonzero = 2.0;    // ρ = k / s
+  std::string accounting = "full";   // "full" (index storage counted, eq. 10) or "effective" (eq. 11)
+  int64_t iterations = 0;            // 0: the method's default (cospadi 60 K-SVD alternations, compot cap 50)
+  int64_t power_iterations = 8;      // cospadi rank-1 atom updates
+  int64_t omp_batch = 8192;          // cospadi columns per Batch-OMP batch
+  uint64_t seed = 42;                // cospadi dictionary initialisation
+  int64_t groups = 1;                // cospadi: consecutive layers sharing one dictionary per projection
+  double tolerance = 1e-4;           // compot: stop when the relative objective decrease falls below
+  std::string alloc = "uniform";     // "uniform" or "dynamic" (pooled spectrum, allocation.h; compot, cospadi)
+  double alloc_min_ratio = 0.05, alloc_max_ratio = 0.80;
+  int quantize_bits = 0;             // 0, 8 or 4: RTN-quantized factors (dict methods)
+  int64_t quant_group = 128;
 };
 
 struct CompressedLayer {
   std::string name;  // e.g. "model.layers.0.self_attn.q_proj"
   int64_t in_features = 0, out_features = 0, rank = 0;
+  int64_t atoms = 0, nonzeros = 0;              // dict methods: k and s
+  std::string dictionary_owner;                 // dict methods: the group layer storing the dictionary, "" own
+  double ratio = 0.0;                           // the rate this matrix was allocated
   int64_t params_before = 0, params_after = 0;  // stored values (weights + bias)
   int64_t bytes_before = 0, bytes_after = 0;    // at the storage dtype
-  double gram_shift = 0.0;        // svd-llm: eigenvalue shift applied to the Gram (0 when PD)
+  double words_effective = 0.0, words_full = 0.0;  // 16-bit words (dict_size.h), without / with index storage
+  double gram_shift = 0.0;        // eigenvalue shift applied to the (group) Gram (0 when PD)
   double truncation_loss = -1.0;  // svd-llm: Σ of discarded σ² of the whitened weight; −1 otherwise
+  double whitened_error = -1.0;   // ‖X (W − Ŵ)‖² / ‖X W‖² with the layer's own Gram; −1 when data-free
+  int64_t fit_iterations = 0;     // dict methods: alternations run
 };
 
 struct CompressResult {
@@ -50,8 +72,16 @@ std::unique_ptr<Linear>& projection_slot(TransformerBlock& block, const std::str
 // or an empty list.
 std::vector<std::string> parse_targets(const std::string& list);
 bool method_needs_calibration(const std::string& method);
+bool method_is_dictionary(const std::string& method);  // cospadi, compot
+// 16-bit words of a layer (dict_size.h): its values, and with kFull its index bytes / 2; quantized factors at
+// their packed size. A dense or low-rank layer costs its value count.
+double accounted_words(const Linear& layer, Accounting accounting);
+// The ratio that leaves `bytes` for the targeted matrices at 2 bytes per dense weight (the bf16 baseline of
+// --budget-bytes). Throws when it is outside (0, 1).
+double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::string>& targets, double bytes);
 
-// Validates method, mode, targets, ratio (every targeted matrix keeps rank ≥ 1) before any work.
+// Validates method, mode, targets, ratio and the method's options (every targeted matrix keeps rank ≥ 1, or
+// s ≥ 1) before any work.
 void check_compress_options(const Transformer& model, const CompressOptions& options);
 
 // Compresses the model in place. calib_tokens: int64 [n, seq] (ignored by svd). cached_stats: the

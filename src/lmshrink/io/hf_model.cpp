@@ -52,13 +52,18 @@ HfWeights::HfWeights(const std::string& dir) : dir_(dir) {
   }
 }
 
-at::Tensor HfWeights::get(const std::string& name, const std::vector<int64_t>& expected_shape) {
+at::Tensor HfWeights::get(const std::string& name, const std::vector<int64_t>& expected_shape, at::ScalarType dtype) {
   auto it = shard_of_.find(name);
   LMSHRINK_CHECK(it != shard_of_.end(), dir_, ": missing tensor ", name, " (expected shape ", shape_text(expected_shape), ")");
   at::Tensor t = it->second->tensor(name);
   LMSHRINK_CHECK(t.sizes().vec() == expected_shape, it->second->path(), ": ", name, ": expected shape ",
                  shape_text(expected_shape), ", got ", shape_text(t.sizes()));
   used_.insert(name);
+  if (dtype != torch::kFloat32 || !at::isFloatingType(t.scalar_type())) {
+    LMSHRINK_CHECK(t.scalar_type() == dtype, it->second->path(), ": ", name, ": expected dtype ", c10::toString(dtype),
+                   ", got ", c10::toString(t.scalar_type()));
+    return t;
+  }
   return t.scalar_type() == torch::kFloat32 ? t : t.to(torch::kFloat32);
 }
 
@@ -91,7 +96,9 @@ class LinearReader {
     nlohmann::json entry = layers_.contains(name) ? layers_[name] : nlohmann::json();
     if (!entry.is_null()) used_.insert(name);
     return restore_linear(name, entry, out, in, bias,
-                          [this](const std::string& t, const std::vector<int64_t>& shape) { return weights_.get(t, shape); });
+                          [this](const std::string& t, const std::vector<int64_t>& shape, at::ScalarType dtype) {
+                            return weights_.get(t, shape, dtype);
+                          });
   }
   void check_all_used(const std::string& dir) const {
     for (const auto& [name, entry] : layers_.items()) {
@@ -184,7 +191,10 @@ void write_hf_model(const Transformer& model, const std::string& dir, const nloh
   }
   tensors.push_back({"model.norm.weight", model.final_norm()});
   if (!model.lm_head_tied()) add_linear(tensors, layers, "lm_head", model.lm_head());
-  for (auto& [name, t] : tensors) t = t.to(torch::kFloat32);
+  for (auto& [name, t] : tensors) {  // weights as float32; index, codes and fp16 scales keep their dtype
+    if (t.scalar_type() == torch::kFloat64 || t.scalar_type() == torch::kBFloat16) t = t.to(torch::kFloat32);
+    if (t.scalar_type() == torch::kFloat16 && name.find("_scales") == std::string::npos) t = t.to(torch::kFloat32);
+  }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   ModelConfig written = c;
   written.torch_dtype = "float32";

@@ -23,7 +23,9 @@ class HfWeights {
  public:
   explicit HfWeights(const std::string& dir);
   bool contains(const std::string& name) const { return shard_of_.count(name) > 0; }
-  at::Tensor get(const std::string& name, const std::vector<int64_t>& expected_shape);  // float32, checked
+  // Checked shape; kFloat32 converts any floating dtype, another dtype must match the stored one exactly.
+  at::Tensor get(const std::string& name, const std::vector<int64_t>& expected_shape,
+                 at::ScalarType dtype = at::ScalarType::Float);
   std::vector<std::string> unused() const;  // names never fetched with get()
 
  private:

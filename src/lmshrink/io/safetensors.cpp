@@ -24,29 +24,40 @@ struct SafetensorsFile::Mapping {
   }
 };
 
-int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin) {
-  if (dtype == "F64") return 8;
-  if (dtype == "F32") return 4;
-  if (dtype == "F16" || dtype == "BF16") return 2;
-  fail(origin, ": unsupported dtype ", dtype, " (supported: F64, F32, F16, BF16)");
-}
-
 namespace {
 
-at::ScalarType scalar_type_of(const std::string& dtype) {
-  if (dtype == "F64") return torch::kFloat64;
-  if (dtype == "F32") return torch::kFloat32;
-  if (dtype == "F16") return torch::kFloat16;
-  return torch::kBFloat16;
+// The safetensors dtypes lmshrink reads and writes, with their torch types.
+struct DtypeName {
+  const char* name;
+  at::ScalarType type;
+};
+const DtypeName kDtypes[] = {{"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
+                             {"I64", torch::kInt64}, {"I32", torch::kInt32}, {"I16", torch::kInt16}, {"I8", torch::kInt8},
+                             {"U8", torch::kUInt8}};
+const char* kSupportedDtypes = "F64, F32, F16, BF16, I64, I32, I16, I8, U8";
+
+at::ScalarType scalar_type_of(const std::string& dtype, const std::string& origin) {
+  for (const DtypeName& d : kDtypes) {
+    if (dtype == d.name) return d.type;
+  }
+  fail(origin, ": unsupported dtype ", dtype, " (supported: ", kSupportedDtypes, ")");
 }
 
 std::string dtype_name_of(at::ScalarType type, const std::string& name) {
-  if (type == torch::kFloat64) return "F64";
-  if (type == torch::kFloat32) return "F32";
-  if (type == torch::kFloat16) return "F16";
-  if (type == torch::kBFloat16) return "BF16";
-  fail("write_safetensors: tensor ", name, " has unsupported dtype ", c10::toString(type));
+  for (const DtypeName& d : kDtypes) {
+    if (type == d.type) return d.name;
+  }
+  fail("write_safetensors: tensor ", name, " has unsupported dtype ", c10::toString(type), " (supported: ",
+       kSupportedDtypes, ")");
 }
+
+}  // namespace
+
+int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin) {
+  return static_cast<int64_t>(c10::elementSize(scalar_type_of(dtype, origin)));
+}
+
+namespace {
 
 SafetensorInfo parse_entry(const std::string& path, const std::string& name, const nlohmann::json& entry,
                            int64_t buffer_bytes) {
@@ -142,7 +153,7 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   auto it = tensors_.find(name);
   LMSHRINK_CHECK(it != tensors_.end(), path_, ": no tensor named ", name);
   const SafetensorInfo& info = it->second;
-  at::ScalarType type = scalar_type_of(info.dtype);
+  at::ScalarType type = scalar_type_of(info.dtype, path_);
   const uint8_t* data = buffer_ + info.begin;
   int64_t element_bytes = safetensors_dtype_bytes(info.dtype, path_);
   auto options = torch::TensorOptions().dtype(type);

@@ -1,7 +1,8 @@
 // safetensors reader and writer (format: huggingface/safetensors README). A file is an 8-byte
 // little-endian header length N, N bytes of JSON starting with '{' (N <= 100,000,000), then the data
 // buffer. Each tensor names dtype, shape and data_offsets [begin, end) relative to the buffer; the
-// tensors must cover the buffer exactly, with no holes or overlaps. An optional "__metadata__" maps
+// tensors must cover the buffer exactly, with no holes or overlaps. Supported dtypes: F64, F32, F16, BF16
+// and the integers I64, I32, I16, I8, U8 (quantized codes, indices). An optional "__metadata__" maps
 // strings to strings. Reading memory-maps the file (copy-on-write) and hands out zero-copy tensors
 // when the data is aligned for its dtype, copies otherwise. Writing is atomic: a temp file in the
 // same folder, fsync, rename; the header is padded with spaces to a multiple of 8 bytes.
@@ -20,7 +21,7 @@ namespace lmshrink {
 constexpr int64_t kSafetensorsMaxHeaderBytes = 100000000;
 
 struct SafetensorInfo {
-  std::string dtype;           // "F64", "F32", "F16" or "BF16"
+  std::string dtype;           // "F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8" or "U8"
   std::vector<int64_t> shape;
   int64_t begin = 0, end = 0;  // byte range within the data buffer
 };
@@ -44,7 +45,8 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes tensors (any of float64, float32, float16, bfloat16; made contiguous) in the given order.
+// Writes tensors (float64, float32, float16, bfloat16, int64, int32, int16, int8 or uint8; made contiguous) in the
+// given order.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 

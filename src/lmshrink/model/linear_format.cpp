@@ -1,6 +1,7 @@
 // Checkpoint storage of the Linear formats (see linear_format.h).
 #include "lmshrink/model/linear_format.h"
 
+#include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/model/low_rank.h"
 #include "lmshrink/util/error.h"
 
@@ -19,6 +20,77 @@ int64_t entry_int(const nlohmann::json& entry, const std::string& name, const ch
   return entry[field].get<int64_t>();
 }
 
+void store_factor(StoredLinear& stored, const std::string& prefix, const Factor& factor) {
+  if (!factor.quantized) {
+    stored.tensors.emplace_back(prefix, factor.value);
+    return;
+  }
+  stored.tensors.emplace_back(prefix + "_codes", factor.quantized->packed());
+  stored.tensors.emplace_back(prefix + "_scales", factor.quantized->scales);
+}
+
+// Row indices as 16-bit words holding uint16 (k < 65536), else int32.
+at::Tensor stored_rows(const at::Tensor& rows, int64_t k) {
+  if (k >= 65536) return rows.to(torch::kInt);
+  return (rows - 65536 * (rows >= 32768).to(torch::kLong)).to(torch::kShort);
+}
+
+void store_dict_sparse(StoredLinear& stored, const std::string& name, const DictSparseLinear& layer) {
+  stored.entry = {{"format", "dictsparse"}, {"in_features", layer.in_features()}, {"out_features", layer.out_features()},
+                  {"atoms", layer.atoms()}, {"nonzeros", layer.nonzeros()}, {"index", layer.index_format()},
+                  {"dictionary", layer.owns_dictionary() ? "own" : layer.dictionary_owner()},
+                  {"params", layer.params().values}};
+  const std::optional<QuantizedTensor>& q = layer.values().quantized;
+  if (q) stored.entry["quantization"] = {{"bits", q->bits}, {"group_size", q->group_size}};
+  if (layer.owns_dictionary()) store_factor(stored, name + ".dictionary", layer.dictionary());
+  store_factor(stored, name + ".values", layer.values());
+  if (layer.index_format() == "bitmask") {
+    stored.tensors.emplace_back(name + ".mask", support_bitmask(layer.rows(), layer.atoms()));
+  } else {
+    stored.tensors.emplace_back(name + ".rows", stored_rows(layer.rows(), layer.atoms()));
+  }
+}
+
+// A factor of `shape` under `prefix`, float32 or quantized as the entry says.
+Factor restore_factor(const std::string& prefix, const std::vector<int64_t>& shape, const nlohmann::json& quantization,
+                      const TensorSource& fetch) {
+  if (quantization.is_null()) return float_factor(fetch(prefix, shape, torch::kFloat32));
+  LMSHRINK_CHECK(quantization.is_object() && quantization.value("bits", 0) > 0 && quantization.value("group_size", 0) > 0,
+                 prefix, ": \"quantization\" must be {\"bits\": 8|4, \"group_size\": n}");
+  int bits = quantization["bits"].get<int>();
+  int64_t group = quantization["group_size"].get<int64_t>(), numel = shape[0] * shape[1];
+  quantization_qmax(bits);  // rejects bits other than 8 and 4 before the sizes below are computed
+  int64_t packed_bytes = bits == 8 ? numel : (numel + 1) / 2;
+  at::Tensor packed = fetch(prefix + "_codes", {packed_bytes}, torch::kByte);
+  at::Tensor scales = fetch(prefix + "_scales", {(numel + group - 1) / group}, torch::kHalf);
+  QuantizedTensor q = unpack_quantized(packed, scales, bits, group, shape, prefix);
+  at::Tensor value = q.dequantize();
+  return Factor{value, std::move(q)};
+}
+
+std::unique_ptr<Linear> restore_dict_sparse(const std::string& name, const nlohmann::json& entry, int64_t out, int64_t in,
+                                            at::Tensor bias, const TensorSource& fetch) {
+  int64_t k = entry_int(entry, name, "atoms"), s = entry_int(entry, name, "nonzeros");
+  LMSHRINK_CHECK(s <= k, "compression entry ", name, ": nonzeros ", s, " exceed atoms ", k);
+  std::string owner = entry.value("dictionary", "own"), index = entry.value("index", "");
+  nlohmann::json quantization = entry.contains("quantization") ? entry["quantization"] : nlohmann::json();
+  Factor dictionary = restore_factor((owner == "own" ? name : owner) + ".dictionary", {in, k}, quantization, fetch);
+  Factor values = restore_factor(name + ".values", {s, out}, quantization, fetch);
+  at::Tensor rows;
+  if (index == "bitmask") {
+    rows = support_from_bitmask(fetch(name + ".mask", {out, (k + 7) / 8}, torch::kByte), k, s, name + ".mask");
+  } else if (index == "rows") {
+    rows = fetch(name + ".rows", {s, out}, k >= 65536 ? torch::kInt : torch::kShort).to(torch::kLong);
+    rows = rows + 65536 * (rows < 0).to(torch::kLong);
+    auto [sorted_rows, unused] = sorted_support(rows, values.value, k);
+    LMSHRINK_CHECK(sorted_rows.equal(rows), name, ".rows: row indices must be ascending in every column");
+  } else {
+    fail("compression entry ", name, ": \"index\" must be \"bitmask\" or \"rows\", got \"", index, "\"");
+  }
+  return std::make_unique<DictSparseLinear>(std::move(dictionary), rows, std::move(values), bias,
+                                            owner == "own" ? "" : owner);
+}
+
 }  // namespace
 
 StoredLinear store_linear(const std::string& name, const Linear& linear) {
@@ -31,6 +103,8 @@ StoredLinear store_linear(const std::string& name, const Linear& linear) {
                     {"params", linear.params().values}};
     stored.tensors.emplace_back(name + ".a", low_rank->a());
     stored.tensors.emplace_back(name + ".b", low_rank->b());
+  } else if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&linear)) {
+    store_dict_sparse(stored, name, *dict);
   } else {
     fail(name, ": no checkpoint storage for Linear format ", linear.format());
   }
@@ -40,8 +114,8 @@ StoredLinear store_linear(const std::string& name, const Linear& linear) {
 
 std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::json& entry, int64_t out,
                                        int64_t in, bool has_bias, const TensorSource& fetch) {
-  at::Tensor bias = has_bias ? fetch(name + ".bias", {out}) : at::Tensor();
-  if (entry.is_null()) return std::make_unique<DenseLinear>(fetch(name + ".weight", {out, in}), bias);
+  at::Tensor bias = has_bias ? fetch(name + ".bias", {out}, torch::kFloat32) : at::Tensor();
+  if (entry.is_null()) return std::make_unique<DenseLinear>(fetch(name + ".weight", {out, in}, torch::kFloat32), bias);
   LMSHRINK_CHECK(entry.is_object() && entry.contains("format") && entry["format"].is_string(), "compression entry ",
                  name, ": expected an object with a \"format\"");
   std::string format = entry["format"].get<std::string>();
@@ -50,11 +124,12 @@ std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::
                  entry_int(entry, name, "in_features"), "] disagrees with the model config's [", out, ", ", in, "]");
   if (format == "lowrank") {
     int64_t rank = entry_int(entry, name, "rank");
-    at::Tensor a = fetch(name + ".a", {in, rank});  // fetched in order, so errors name the first bad factor
-    at::Tensor b = fetch(name + ".b", {rank, out});
+    at::Tensor a = fetch(name + ".a", {in, rank}, torch::kFloat32);  // in order, so errors name the first bad factor
+    at::Tensor b = fetch(name + ".b", {rank, out}, torch::kFloat32);
     return std::make_unique<LowRankLinear>(a, b, bias);
   }
-  fail("compression entry ", name, ": unknown format \"", format, "\" (this lmshrink reads: lowrank)");
+  if (format == "dictsparse") return restore_dict_sparse(name, entry, out, in, bias, fetch);
+  fail("compression entry ", name, ": unknown format \"", format, "\" (this lmshrink reads: lowrank, dictsparse)");
 }
 
 std::unique_ptr<Linear> densified(const Linear& linear) {

@@ -4,7 +4,12 @@
 // "compression"."layers" object that names the format and its shapes, e.g. for LowRank
 //   "model.layers.0.mlp.down_proj": {"format": "lowrank", "in_features": 172, "out_features": 64,
 //                                    "rank": 37, "params": 8732}
-// with tensors "<name>.a" [in, rank] and "<name>.b" [rank, out] (y = (x a) b + bias).
+// with tensors "<name>.a" [in, rank] and "<name>.b" [rank, out] (y = (x a) b + bias). DictSparse
+// (dict_sparse.h) has {"format": "dictsparse", ..., "atoms": k, "nonzeros": s, "index": "bitmask"|"rows",
+// "dictionary": "own" or the name of the group layer that stores it, "quantization": {"bits", "group_size"}
+// (absent when float32)} with tensors "<name>.dictionary" [in, k] (own only), "<name>.values" [s, out], and
+// "<name>.mask" uint8 [out, ceil(k/8)] or "<name>.rows" int16 [s, out] (uint16 bit pattern); a quantized
+// factor F is stored as "<name>.F_codes" uint8 (packed) and "<name>.F_scales" float16 instead.
 // Loading checks the entry against the model config and every tensor against the entry's shapes.
 #pragma once
 #include <functional>
@@ -25,9 +30,10 @@ struct StoredLinear {
 
 StoredLinear store_linear(const std::string& name, const Linear& linear);
 
-// Fetches a named tensor of an expected shape (float32), throwing lmshrink::Error when it is missing
-// or its shape differs.
-using TensorSource = std::function<at::Tensor(const std::string& name, const std::vector<int64_t>& shape)>;
+// Fetches a named tensor of an expected shape, throwing lmshrink::Error when it is missing or its shape
+// differs. dtype kFloat32 accepts any floating dtype and converts; any other dtype must match exactly.
+using TensorSource =
+    std::function<at::Tensor(const std::string& name, const std::vector<int64_t>& shape, at::ScalarType dtype)>;
 
 // Rebuilds the layer `name` of the config's shape [out, in]: dense when entry is null, else the
 // entry's format. has_bias comes from the config (attention_bias, mlp_bias, ...).

@@ -1,0 +1,59 @@
+// Whitened group problems and their DictSparse layers (see dict_group.h).
+#include "lmshrink/compress/dict_group.h"
+
+#include "lmshrink/compress/whitening.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+DictProblem whiten_group(const std::vector<const Linear*>& layers, const std::vector<at::Tensor>& grams) {
+  LMSHRINK_CHECK(!layers.empty() && layers.size() == grams.size(), "dictionary group: one Gram matrix per layer needed");
+  int64_t n = layers[0]->in_features();
+  at::Tensor mean_gram = torch::zeros({n, n}, torch::kFloat64);
+  std::vector<at::Tensor> weights_in_out;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    LMSHRINK_CHECK(layers[l]->in_features() == n && grams[l].defined() && grams[l].size(0) == n,
+                   "dictionary group: layer ", l, " has ", layers[l]->in_features(), " inputs (or a Gram of another size), "
+                   "expected ", n);
+    mean_gram += grams[l].to(torch::kCPU, torch::kFloat64);
+    weights_in_out.push_back(layers[l]->dense().t().to(torch::kFloat64));
+  }
+  mean_gram /= static_cast<double>(layers.size());
+  Whitening whitening = cholesky_whitening(mean_gram);
+  DictProblem problem;
+  problem.lower = whitening.lower;
+  problem.gram_shift = whitening.shift;
+  problem.whitened = torch::matmul(whitening.lower.t(), torch::cat(weights_in_out, 1)).contiguous();
+  problem.weight_energy = problem.whitened.pow(2).sum().item<double>();
+  return problem;
+}
+
+namespace {
+
+Factor make_factor(const at::Tensor& value, const FactorQuantization& quantization) {
+  if (quantization.bits == 0) return float_factor(value);
+  return quantized_factor(value.to(torch::kFloat32), quantization.bits, quantization.group_size);
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<DictSparseLinear>> make_group_layers(const DictProblem& problem, const DictFit& fit,
+                                                                 const std::vector<const Linear*>& layers,
+                                                                 const std::vector<std::string>& names,
+                                                                 const FactorQuantization& quantization) {
+  at::Tensor dictionary = at::linalg_solve_triangular(problem.lower.t(), fit.dictionary, /*upper=*/true);  // S⁻ᵀ D_L
+  LMSHRINK_CHECK(torch::isfinite(dictionary).all().item<bool>(), names[0], ": non-finite dictionary (degenerate Gram)");
+  Factor shared = make_factor(dictionary, quantization);
+  std::vector<std::unique_ptr<DictSparseLinear>> result;
+  int64_t offset = 0, k = fit.dictionary.size(1);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    int64_t out = layers[l]->out_features();
+    auto [rows, values] = sorted_support(fit.code.rows.narrow(1, offset, out), fit.code.values.narrow(1, offset, out), k);
+    offset += out;
+    result.push_back(std::make_unique<DictSparseLinear>(shared, rows, make_factor(values, quantization), layers[l]->bias(),
+                                                        l == 0 ? "" : names[0]));
+  }
+  return result;
+}
+
+}  // namespace lmshrink
