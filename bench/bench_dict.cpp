@@ -33,7 +33,15 @@ void ksvd_speed(int64_t iterations) {
   lmshrink::DictSize size = lmshrink::dict_size_for_ratio(n, m, 1, 0.3, 2.0, {}, 0, "bench");
   at::Generator g = at::detail::createCPUGenerator(7);
   at::Tensor w = torch::randn({n, m}, g, torch::kFloat64);
+  at::Tensor d0 = lmshrink::ksvd_initial_dictionary(w, size.atoms, 42);
   Clock::time_point start = Clock::now();
+  lmshrink::SparseCode code = lmshrink::batched_omp(d0, w, size.nonzeros);
+  double omp = seconds_since(start);
+  at::Tensor residual = w - torch::matmul(d0, lmshrink::dense_code(code, size.atoms));
+  start = Clock::now();
+  lmshrink::ksvd_update_atoms(d0, code, residual, 8);
+  std::printf("one batched OMP %.3f s, one atom sweep %.3f s\n", omp, seconds_since(start));
+  start = Clock::now();
   lmshrink::DictFit fit = lmshrink::fit_ksvd(w, {size.atoms, size.nonzeros, iterations, 8, 8192, 42});
   double fast = seconds_since(start);
   at::Tensor d = lmshrink::ksvd_initial_dictionary(w, size.atoms, 42);

@@ -288,7 +288,7 @@ Command add_compress(CLI::App& app) {
   cmd->add_option("--atoms-per-nonzero", d.atoms_per_nonzero, "cospadi/compot: k/s, atoms per nonzero (default 2)");
   cmd->add_option("--accounting", d.accounting, "cospadi/compot sizes: full (index storage counted, default) or "
                                                 "effective (CoSpaDi eq. 11)");
-  cmd->add_option("--iterations", d.iterations, "cospadi: K-SVD alternations (default 60); compot: cap (default 50)");
+  cmd->add_option("--iterations", d.iterations, "cospadi: K-SVD alternations (default 60); compot: cap (default 20)");
   cmd->add_option("--power-iterations", d.power_iterations, "cospadi: power iterations per atom update (default 8)");
   cmd->add_option("--omp-batch", d.omp_batch, "cospadi: columns per Batch-OMP batch (default 8192)");
   cmd->add_option("--dict-seed", d.seed, "cospadi: dictionary initialisation seed (default 42)");

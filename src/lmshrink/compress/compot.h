@@ -19,7 +19,7 @@ namespace lmshrink {
 struct CompotOptions {
   int64_t atoms = 0;     // k ≤ n
   int64_t nonzeros = 0;  // s ≤ k
-  int64_t max_iterations = 50;
+  int64_t max_iterations = 20;
   double tolerance = 1e-4;
 };
 

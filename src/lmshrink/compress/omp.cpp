@@ -7,12 +7,13 @@ namespace lmshrink {
 
 namespace {
 
-// One batch: correlations_b_k = (Dᵀ W_b)ᵀ [b, k]; returns rows and values [b, s].
+// One batch: correlations_b_k = (Dᵀ W_b)ᵀ [b, k]; returns rows and values [b, s]. The inverse of the chosen
+// atoms' Gram submatrix G[I, I] is grown by one row and column per step (block inverse with the Schur complement
+// δ = G[a, a] − gᵀ G[I, I]⁻¹ g), so every step is batched matrix products, with no per-column factorization.
 SparseCode omp_batch(const at::Tensor& gram_k_k, const at::Tensor& correlations_b_k, int64_t s) {
   int64_t b = correlations_b_k.size(0);
-  auto long_opts = correlations_b_k.options().dtype(torch::kLong);
-  at::Tensor rows = torch::zeros({b, s}, long_opts);
-  at::Tensor chol = torch::zeros({b, s, s}, correlations_b_k.options());  // lower factor of G[I, I]
+  at::Tensor rows = torch::zeros({b, s}, correlations_b_k.options().dtype(torch::kLong));
+  at::Tensor inverse = torch::zeros({b, s, s}, correlations_b_k.options());  // G[I, I]⁻¹, top-left t × t used
   at::Tensor chosen = torch::zeros_like(correlations_b_k, torch::kBool);
   at::Tensor alpha = correlations_b_k.clone();
   at::Tensor gamma;
@@ -21,20 +22,23 @@ SparseCode omp_batch(const at::Tensor& gram_k_k, const at::Tensor& correlations_
     at::Tensor atom = alpha.abs().masked_fill_(chosen, -1.0).argmax(1);  // [b]
     rows.select(1, t).copy_(atom);
     chosen.scatter_(1, atom.unsqueeze(1), true);
-    at::Tensor diag_sq = gram_diag.index_select(0, atom);  // [b]
+    at::Tensor diag = gram_diag.index_select(0, atom);  // [b]
+    at::Tensor delta = diag;
     if (t > 0) {
-      at::Tensor previous = rows.narrow(1, 0, t);
-      at::Tensor g = gram_k_k.index_select(0, atom).gather(1, previous).unsqueeze(2);  // G[I, a], [b, t, 1]
-      at::Tensor l_t = chol.narrow(1, 0, t).narrow(2, 0, t);
-      at::Tensor w = at::linalg_solve_triangular(l_t, g, /*upper=*/false).squeeze(2);  // [b, t]
-      chol.select(1, t).narrow(1, 0, t).copy_(w);
-      diag_sq = diag_sq - w.pow(2).sum(1);
+      at::Tensor g = gram_k_k.index_select(0, atom).gather(1, rows.narrow(1, 0, t));  // G[I, a], [b, t]
+      at::Tensor block = inverse.narrow(1, 0, t).narrow(2, 0, t);
+      at::Tensor w = torch::bmm(block, g.unsqueeze(2)).squeeze(2);  // G[I, I]⁻¹ g
+      // An atom (numerically) dependent on those chosen keeps a tiny pivot: its coefficient stays bounded.
+      delta = (diag - (g * w).sum(1)).clamp_min(1e-12 * diag.clamp_min(1e-300));
+      at::Tensor scaled = w / delta.unsqueeze(1);  // [b, t]
+      block.baddbmm_(scaled.unsqueeze(2), w.unsqueeze(1));  // += scaled wᵀ, in place
+      inverse.select(1, t).narrow(1, 0, t).copy_(-scaled);
+      inverse.select(2, t).narrow(1, 0, t).copy_(-scaled);
     }
-    // An atom (numerically) dependent on those chosen keeps a tiny pivot: its coefficient stays bounded.
-    chol.select(1, t).select(1, t).copy_(diag_sq.clamp_min(1e-12).sqrt());
+    inverse.select(1, t).select(1, t).copy_(delta.reciprocal());
     at::Tensor support = rows.narrow(1, 0, t + 1);
     at::Tensor rhs = correlations_b_k.gather(1, support).unsqueeze(2);  // [b, t+1, 1]
-    gamma = at::cholesky_solve(rhs, chol.narrow(1, 0, t + 1).narrow(2, 0, t + 1), /*upper=*/false).squeeze(2);
+    gamma = torch::bmm(inverse.narrow(1, 0, t + 1).narrow(2, 0, t + 1), rhs).squeeze(2);
     if (t + 1 < s) {
       at::Tensor x = torch::zeros_like(correlations_b_k).scatter_(1, support, gamma);
       alpha = correlations_b_k - torch::matmul(x, gram_k_k);
@@ -56,6 +60,8 @@ SparseCode batched_omp(const at::Tensor& dictionary_n_k, const at::Tensor& targe
   at::Tensor gram = torch::matmul(d.t(), d);
   at::Tensor rows = torch::empty({s, m}, targets_n_m.options().dtype(torch::kLong));
   at::Tensor values = torch::empty({s, m}, d.options());
+  // The batch holds an s × s inverse per column: at most ~1 GiB of them at once.
+  batch_columns = std::max<int64_t>(1, std::min<int64_t>(batch_columns, (int64_t{1} << 27) / (s * s)));
   for (int64_t start = 0; start < m; start += batch_columns) {
     int64_t width = std::min(batch_columns, m - start);
     at::Tensor correlations = torch::matmul(targets_n_m.narrow(1, start, width).to(torch::kFloat64).t(), d);  // [b, k]

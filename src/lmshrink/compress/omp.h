@@ -1,9 +1,9 @@
 // Batched orthogonal matching pursuit with a Gram matrix (Batch-OMP, Rubinstein, Zibulevsky & Elad 2008), the
 // sparse-coding step of CoSpaDi (ALGORITHMS.md §2 step 2, §8.5): every target column gets exactly s atoms. All
 // columns of a batch advance together: per step, the atom with the largest |correlation| among those not yet
-// chosen (greedy OMP), a progressive Cholesky factor of the chosen atoms' Gram submatrix extended by one row
-// (a batched triangular solve), the coefficients refit by a Cholesky solve, and the correlations updated as
-// α = Dᵀw − (DᵀD) x. Nothing but DᵀD and Dᵀw is needed, so the per-step cost is independent of d1.
+// chosen (greedy OMP), the inverse of the chosen atoms' Gram submatrix grown by one row and column (block
+// inverse with the Schur complement), the coefficients refit as G[I, I]⁻¹ (Dᵀw)_I, and the correlations
+// updated as α = Dᵀw − (DᵀD) x; all batched matrix products. Nothing but DᵀD and Dᵀw is needed, so the per-step cost is independent of d1.
 #pragma once
 #include <ATen/core/Tensor.h>
 

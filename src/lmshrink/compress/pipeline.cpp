@@ -174,7 +174,7 @@ DictFit fit_dictionary(const DictProblem& problem, DictSize size, const Compress
                      options.omp_batch, options.seed};
     return fit_ksvd(problem.whitened, ksvd);
   }
-  CompotOptions compot{size.atoms, size.nonzeros, options.iterations > 0 ? options.iterations : 50, options.tolerance};
+  CompotOptions compot{size.atoms, size.nonzeros, options.iterations > 0 ? options.iterations : 20, options.tolerance};
   return fit_compot(problem.whitened, compot);
 }
 

@@ -30,7 +30,7 @@ struct CompressOptions {
   // Sparse-dictionary methods (cospadi, compot).
   double atoms_per_nonzero = 2.0;    // ρ = k / s
   std::string accounting = "full";   // "full" (index storage counted, eq. 10) or "effective" (eq. 11)
-  int64_t iterations = 0;            // 0: the method's default (cospadi 60 K-SVD alternations, compot cap 50)
+  int64_t iterations = 0;            // 0: the method's default (cospadi 60 K-SVD alternations, compot cap 20)
   int64_t power_iterations = 8;      // cospadi rank-1 atom updates
   int64_t omp_batch = 8192;          // cospadi columns per Batch-OMP batch
   uint64_t seed = 42;                // cospadi dictionary initialisation
