@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "test_support.h"
@@ -24,5 +26,13 @@ inline void expect_bad_input(const CommandResult& r, const std::string& must_men
   EXPECT_EQ(std::count(r.stderr_text.begin(), r.stderr_text.end(), '\n'), 1) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find(must_mention), std::string::npos) << r.stderr_text;
 }
+
+// The perplexity `lmshrink eval` printed ("ppl X ..."), or -1 when there is none.
+inline double ppl_of(const CommandResult& r) {
+  size_t at = r.stdout_text.find("ppl ");
+  return at == std::string::npos ? -1.0 : std::stod(r.stdout_text.substr(at + 4));
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& path) { return nlohmann::json::parse(slurp(path)); }
 
 }  // namespace lmshrink::testing

@@ -15,6 +15,8 @@ namespace {
 namespace fs = std::filesystem;
 using lmshrink::testing::CommandResult;
 using lmshrink::testing::expect_bad_input;
+using lmshrink::testing::ppl_of;
+using lmshrink::testing::read_json;
 using lmshrink::testing::quote;
 using lmshrink::testing::run_lmshrink;
 using lmshrink::testing::shared_path;
@@ -29,13 +31,6 @@ std::string compress_args(const fs::path& out, const std::string& method, const 
   return "compress " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(out.string()) + " --method " + method +
          " --calib " + quote(calib_file()) + " --calib-samples " + samples + " --calib-seq-len 128 " + extra;
 }
-
-double ppl_of(const CommandResult& r) {
-  size_t at = r.stdout_text.find("ppl ");
-  return at == std::string::npos ? -1.0 : std::stod(r.stdout_text.substr(at + 4));
-}
-
-nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(slurp(path)); }
 
 TEST(CompressCliTest, CompressedDirectoryWorksWithEveryCommandAndItsRecordAddsUp) {
   fs::path out = lmshrink::testing::temp_dir("compress_ok") / "svdllm";

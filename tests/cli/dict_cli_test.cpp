@@ -13,22 +13,16 @@ namespace {
 namespace fs = std::filesystem;
 using lmshrink::testing::CommandResult;
 using lmshrink::testing::expect_bad_input;
+using lmshrink::testing::ppl_of;
+using lmshrink::testing::read_json;
 using lmshrink::testing::quote;
 using lmshrink::testing::run_lmshrink;
 using lmshrink::testing::shared_path;
-using lmshrink::testing::slurp;
 
 std::string dict_args(const fs::path& out, const std::string& method, const std::string& extra) {
   return "compress " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(out.string()) + " --method " + method +
          " --calib " + quote(shared_path("data/tinystories/tinystories-valid-calib.txt")) +
          " --calib-samples 16 --calib-seq-len 128 " + extra;
-}
-
-nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(slurp(path)); }
-
-double ppl_of(const CommandResult& r) {
-  size_t at = r.stdout_text.find("ppl ");
-  return at == std::string::npos ? -1.0 : std::stod(r.stdout_text.substr(at + 4));
 }
 
 TEST(DictCliTest, GroupedCospadiSharesDictionariesAndLoadsEverywhere) {

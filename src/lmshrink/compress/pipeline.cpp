@@ -169,12 +169,16 @@ CompressedLayer compress_low_rank(std::unique_ptr<Linear>& slot, const std::stri
 }
 
 DictFit fit_dictionary(const DictProblem& problem, DictSize size, const CompressOptions& options) {
-  if (options.method == "cospadi") {
-    KsvdOptions ksvd{size.atoms, size.nonzeros, options.iterations > 0 ? options.iterations : 60, options.power_iterations,
-                     options.omp_batch, options.seed};
+  if (options.method == "cospadi") {  // iterations 0: the solver's own default (KsvdOptions, CompotOptions)
+    KsvdOptions ksvd;
+    ksvd.atoms = size.atoms, ksvd.nonzeros = size.nonzeros, ksvd.power_iterations = options.power_iterations;
+    ksvd.omp_batch = options.omp_batch, ksvd.seed = options.seed;
+    if (options.iterations > 0) ksvd.iterations = options.iterations;
     return fit_ksvd(problem.whitened, ksvd);
   }
-  CompotOptions compot{size.atoms, size.nonzeros, options.iterations > 0 ? options.iterations : 20, options.tolerance};
+  CompotOptions compot;
+  compot.atoms = size.atoms, compot.nonzeros = size.nonzeros, compot.tolerance = options.tolerance;
+  if (options.iterations > 0) compot.max_iterations = options.iterations;
   return fit_compot(problem.whitened, compot);
 }
 

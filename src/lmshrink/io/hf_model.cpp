@@ -171,30 +171,28 @@ void add_linear(std::vector<std::pair<std::string, at::Tensor>>& out, nlohmann::
 void write_hf_model(const Transformer& model, const std::string& dir, const nlohmann::json& compression_info) {
   const ModelConfig& c = model.config();
   nlohmann::json layers = nlohmann::json::object();
-  std::vector<std::pair<std::string, at::Tensor>> tensors{{"model.embed_tokens.weight", model.embed_tokens()}};
+  // Embeddings and norms as float32; linears as store_linear writes them (float32 weights and factors, integer
+  // indices, packed codes and fp16 scales).
+  std::vector<std::pair<std::string, at::Tensor>> tensors{{"model.embed_tokens.weight", model.embed_tokens().to(torch::kFloat32)}};
   for (int64_t layer = 0; layer < c.num_layers; ++layer) {
     const TransformerBlock& b = model.blocks()[layer];
     std::string p = layer_prefix(layer);
-    tensors.push_back({p + "input_layernorm.weight", b.attn_norm});
-    tensors.push_back({p + "post_attention_layernorm.weight", b.mlp_norm});
+    tensors.push_back({p + "input_layernorm.weight", b.attn_norm.to(torch::kFloat32)});
+    tensors.push_back({p + "post_attention_layernorm.weight", b.mlp_norm.to(torch::kFloat32)});
     add_linear(tensors, layers, p + "self_attn.q_proj", *b.q_proj);
     add_linear(tensors, layers, p + "self_attn.k_proj", *b.k_proj);
     add_linear(tensors, layers, p + "self_attn.v_proj", *b.v_proj);
     add_linear(tensors, layers, p + "self_attn.o_proj", *b.o_proj);
     if (c.qk_norm) {
-      tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm});
-      tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm});
+      tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm.to(torch::kFloat32)});
+      tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm.to(torch::kFloat32)});
     }
     add_linear(tensors, layers, p + "mlp.gate_proj", *b.gate_proj);
     add_linear(tensors, layers, p + "mlp.up_proj", *b.up_proj);
     add_linear(tensors, layers, p + "mlp.down_proj", *b.down_proj);
   }
-  tensors.push_back({"model.norm.weight", model.final_norm()});
+  tensors.push_back({"model.norm.weight", model.final_norm().to(torch::kFloat32)});
   if (!model.lm_head_tied()) add_linear(tensors, layers, "lm_head", model.lm_head());
-  for (auto& [name, t] : tensors) {  // weights as float32; index, codes and fp16 scales keep their dtype
-    if (t.scalar_type() == torch::kFloat64 || t.scalar_type() == torch::kBFloat16) t = t.to(torch::kFloat32);
-    if (t.scalar_type() == torch::kFloat16 && name.find("_scales") == std::string::npos) t = t.to(torch::kFloat32);
-  }
   write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   ModelConfig written = c;
   written.torch_dtype = "float32";

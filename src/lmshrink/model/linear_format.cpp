@@ -10,7 +10,7 @@ namespace lmshrink {
 namespace {
 
 void add_bias(StoredLinear& stored, const std::string& name, const Linear& linear) {
-  if (linear.bias().defined()) stored.tensors.emplace_back(name + ".bias", linear.bias());
+  if (linear.bias().defined()) stored.tensors.emplace_back(name + ".bias", linear.bias().to(torch::kFloat32));
 }
 
 // An integer field of a compression entry, checked.
@@ -22,7 +22,7 @@ int64_t entry_int(const nlohmann::json& entry, const std::string& name, const ch
 
 void store_factor(StoredLinear& stored, const std::string& prefix, const Factor& factor) {
   if (!factor.quantized) {
-    stored.tensors.emplace_back(prefix, factor.value);
+    stored.tensors.emplace_back(prefix, factor.value.to(torch::kFloat32));
     return;
   }
   stored.tensors.emplace_back(prefix + "_codes", factor.quantized->packed());
@@ -81,7 +81,7 @@ std::unique_ptr<Linear> restore_dict_sparse(const std::string& name, const nlohm
     rows = support_from_bitmask(fetch(name + ".mask", {out, (k + 7) / 8}, torch::kByte), k, s, name + ".mask");
   } else if (index == "rows") {
     rows = fetch(name + ".rows", {s, out}, k >= 65536 ? torch::kInt : torch::kShort).to(torch::kLong);
-    rows = rows + 65536 * (rows < 0).to(torch::kLong);
+    if (k < 65536) rows = rows + 65536 * (rows < 0).to(torch::kLong);  // int16 holds the uint16 bit pattern
     auto [sorted_rows, unused] = sorted_support(rows, values.value, k);
     LMSHRINK_CHECK(sorted_rows.equal(rows), name, ".rows: row indices must be ascending in every column");
   } else {
@@ -96,13 +96,13 @@ std::unique_ptr<Linear> restore_dict_sparse(const std::string& name, const nlohm
 StoredLinear store_linear(const std::string& name, const Linear& linear) {
   StoredLinear stored;
   if (const auto* dense = dynamic_cast<const DenseLinear*>(&linear)) {
-    stored.tensors.emplace_back(name + ".weight", dense->weight());
+    stored.tensors.emplace_back(name + ".weight", dense->weight().to(torch::kFloat32));
   } else if (const auto* low_rank = dynamic_cast<const LowRankLinear*>(&linear)) {
     stored.entry = {{"format", "lowrank"}, {"in_features", linear.in_features()},
                     {"out_features", linear.out_features()}, {"rank", low_rank->rank()},
                     {"params", linear.params().values}};
-    stored.tensors.emplace_back(name + ".a", low_rank->a());
-    stored.tensors.emplace_back(name + ".b", low_rank->b());
+    stored.tensors.emplace_back(name + ".a", low_rank->a().to(torch::kFloat32));
+    stored.tensors.emplace_back(name + ".b", low_rank->b().to(torch::kFloat32));
   } else if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&linear)) {
     store_dict_sparse(stored, name, *dict);
   } else {

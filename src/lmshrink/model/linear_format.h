@@ -28,6 +28,7 @@ struct StoredLinear {
   std::vector<std::pair<std::string, at::Tensor>> tensors;
 };
 
+// Float tensors are returned as float32; indices, packed codes and fp16 scales keep their own dtypes.
 StoredLinear store_linear(const std::string& name, const Linear& linear);
 
 // Fetches a named tensor of an expected shape, throwing lmshrink::Error when it is missing or its shape
