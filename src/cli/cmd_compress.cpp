@@ -6,11 +6,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "cli/calibration.h"
 #include "cli/commands.h"
-#include "lmshrink/calib/corpus.h"
-#include "lmshrink/calib/sampling.h"
-#include "lmshrink/calib/stats_cache.h"
-#include "lmshrink/calib/streaming.h"
 #include "lmshrink/compress/pipeline.h"
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/hf_model.h"
@@ -26,13 +23,12 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct CompressArgs {
-  std::string model, tokenizer, out, method, calib = "c4-train", sampling = "blocks", targets = "all";
-  std::string mode = "one-shot", stats_cache, device = "cpu", json, quantize = "none";
+  std::string model, tokenizer, out, method, targets = "all";
+  std::string mode = "one-shot", device = "cpu", json, quantize = "none", alloc, profile, rates, ks;
   double ratio = 0.0, asvd_alpha = 0.5, budget_bytes = 0.0;
-  int64_t calib_samples = 256, calib_seq_len = 0, batch_size = 8;
-  uint64_t seed = 0;
-  bool force = false;
-  CompressOptions dict;  // the sparse-dictionary fields (atoms_per_nonzero ... quant_group)
+  bool force = false, no_error_cap = false;
+  CalibArgs calib;
+  CompressOptions dict;  // the sparse-dictionary and rocket fields (atoms_per_nonzero ... refine_lr)
 };
 
 int quantize_bits(const std::string& name) {
@@ -49,72 +45,22 @@ CompressOptions compress_options(const CompressArgs& args) {
   options.targets = parse_targets(args.targets);
   options.mode = args.mode;
   options.asvd_alpha = args.asvd_alpha;
-  options.batch_size = args.batch_size;
+  options.batch_size = args.calib.batch_size;
   options.quantize_bits = quantize_bits(args.quantize);
+  options.alloc = !args.alloc.empty() ? args.alloc : args.method == "rocket" ? "mckp" : "uniform";
+  options.error_cap = !args.no_error_cap;
+  if (!args.rates.empty()) options.grid.rates = parse_grid_list(args.rates, "--rates");
+  if (!args.ks.empty()) options.grid.ks = parse_grid_list(args.ks, "--ks");
   return options;
 }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Identity of the model files for the statistics cache key: canonical path, sizes and mtimes.
-std::string model_identity(const std::string& path) {
-  std::string id = fs::canonical(path).string();
-  auto add = [&id](const fs::path& file) {
-    id += str_cat("|", file.filename().string(), ":", fs::file_size(file), ":",
-                  fs::last_write_time(file).time_since_epoch().count());
-  };
-  if (fs::is_directory(path)) {
-    for (const auto& entry : fs::directory_iterator(path)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".safetensors") add(entry.path());
-    }
-  } else {
-    add(path);
-  }
-  return id;
-}
 
 void check_device(const std::string& device) {
   LMSHRINK_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: expected cpu or cuda[:k], got ", device);
   LMSHRINK_CHECK(device == "cpu", "--device ", device, ": this build runs compression on the CPU only "
                  "(libtorch ", torch::cuda::is_available() ? "sees a GPU but" : "has no CUDA;",
                  " the CUDA path is not implemented yet)");
-}
-
-struct Calibration {
-  CalibSpec spec;
-  at::Tensor tokens;               // [n, seq] int64, undefined for data-free methods
-  std::vector<BlockStats> cached;  // one-shot statistics from (or for) --stats-cache
-  std::string cache_status = "off";
-  double sample_seconds = 0.0, cache_seconds = 0.0;
-};
-
-Calibration prepare_calibration(const CompressArgs& args, const LoadedModel& loaded, const Tokenizer& tokenizer,
-                                const CompressOptions& options) {
-  Calibration c;
-  const ModelConfig& config = loaded.model->config();
-  c.spec = CalibSpec{args.calib, args.sampling, args.calib_samples,
-                     args.calib_seq_len > 0 ? args.calib_seq_len : std::min<int64_t>(1024, config.max_position_embeddings),
-                     args.seed};
-  LMSHRINK_CHECK(c.spec.seq_len <= config.max_position_embeddings, "--calib-seq-len ", c.spec.seq_len,
-                 " exceeds the model context of ", config.max_position_embeddings);
-  Clock::time_point start = Clock::now();
-  c.tokens = sample_calibration(read_corpus(args.calib), tokenizer, c.spec);
-  c.sample_seconds = seconds_since(start);
-  if (args.stats_cache.empty()) return c;
-  LMSHRINK_CHECK(options.mode == "one-shot", "--stats-cache: statistics of --mode sequential depend on the "
-                 "compressed blocks and cannot be cached; use --mode one-shot");
-  start = Clock::now();
-  std::string key = cache_key(model_identity(loaded.path), c.spec);
-  if (auto stats = load_stats(args.stats_cache, key)) {
-    c.cached = std::move(*stats);
-    c.cache_status = "hit " + stats_cache_path(args.stats_cache, key);
-  } else {
-    c.cached = collect_all_one_shot(*loaded.model, c.tokens, options.batch_size);
-    save_stats(args.stats_cache, key, c.cached, {{"model", loaded.path}, {"calib", describe(c.spec)}});
-    c.cache_status = "miss, saved " + stats_cache_path(args.stats_cache, key);
-  }
-  c.cache_seconds = seconds_since(start);
-  return c;
 }
 
 nlohmann::json layer_records(const CompressResult& result) {
@@ -133,6 +79,11 @@ nlohmann::json layer_records(const CompressResult& result) {
     if (l.whitened_error >= 0) entry["whitened_relative_error"] = l.whitened_error;
     if (l.truncation_loss >= 0) entry["whitened_truncation_loss"] = l.truncation_loss;
     if (l.gram_shift > 0) entry["gram_shift"] = l.gram_shift;
+    if (l.profile_error >= 0) {
+      entry["ks"] = l.ks;
+      entry["profile_error"] = l.profile_error;
+      if (!l.rocket_stage.empty()) entry["rocket_stage"] = l.rocket_stage;
+    }
     layers.push_back(entry);
   }
   return layers;
@@ -169,11 +120,6 @@ nlohmann::json accounting_record(const LinearTotals& t, const std::string& selec
           {"ratio_full", 1.0 - t.words_full / before}};
 }
 
-nlohmann::json calibration_json(const Calibration& calib) {
-  return {{"protocol", describe(calib.spec)}, {"corpus", calib.spec.corpus}, {"sampling", calib.spec.sampling},
-          {"n_samples", calib.spec.n_samples}, {"seq_len", calib.spec.seq_len}, {"seed", calib.spec.seed}};
-}
-
 void print_summary(const nlohmann::json& record) {
   const auto& linears = record["compressed_linears"];
   const auto& whole = record["whole_model"];
@@ -205,6 +151,24 @@ nlohmann::json dictionary_settings(const CompressOptions& o) {
           {"alloc_max_ratio", o.alloc_max_ratio}, {"quantize_bits", o.quantize_bits}, {"quant_group", o.quant_group}};
 }
 
+ProfileSettings rocket_profile_settings(const CompressOptions& o) {
+  ProfileSettings settings;
+  settings.grid = o.grid;
+  settings.cost = DictCost{parse_accounting(o.accounting), 0, o.quant_group};
+  settings.importance_exponent = o.importance_exponent;
+  settings.oversparsify = o.oversparsify;
+  return settings;
+}
+
+nlohmann::json rocket_settings(const CompressOptions& o, const CompressResult& result, const std::string& profile) {
+  return {{"alloc", o.alloc}, {"accounting", o.accounting}, {"allow_uncompressed", o.allow_uncompressed},
+          {"error_cap", o.error_cap}, {"alpha_min", result.alpha_min}, {"precision", o.precision},
+          {"allocated_ratio", result.allocated_ratio}, {"importance_exponent", o.importance_exponent},
+          {"oversparsify", o.oversparsify}, {"refine_steps", o.refine_steps}, {"refine_lr", o.refine_lr},
+          {"grid", {{"rates", o.grid.rates}, {"ks", o.grid.ks}}},
+          {"profile", profile.empty() ? "computed (saved as rocket_profile.json)" : profile}};
+}
+
 void run_compress(const CompressArgs& args) {
   Clock::time_point total_start = Clock::now();
   check_device(args.device);
@@ -220,9 +184,21 @@ void run_compress(const CompressArgs& args) {
 
   Calibration calib;
   bool calibrate = method_needs_calibration(options.method);
-  if (calibrate) calib = prepare_calibration(args, loaded, *tokenizer, options);
+  if (calibrate) calib = prepare_calibration(args.calib, loaded, *tokenizer, options.mode == "one-shot");
+  std::vector<MatrixProfile> saved_profile;
+  if (!args.profile.empty()) {
+    LMSHRINK_CHECK(options.method == "rocket", "--profile applies to --method rocket");
+    nlohmann::json json;
+    try {
+      json = nlohmann::json::parse(read_text_file(args.profile, "--profile"));
+      saved_profile = profile_from_json(json, *loaded.model, options.targets, options.accounting, args.profile);
+    } catch (const nlohmann::json::exception& e) {
+      fail(args.profile, ": not a valid profile (", e.what(), ")");
+    }
+  }
   ModelSummary before = summarize_model(*loaded.model);
-  CompressResult result = compress_model(*loaded.model, calib.tokens, options, calib.cached.empty() ? nullptr : &calib.cached);
+  CompressResult result = compress_model(*loaded.model, calib.tokens, options, calib.cached.empty() ? nullptr : &calib.cached,
+                                         saved_profile.empty() ? nullptr : &saved_profile);
   ModelSummary after = summarize_model(*loaded.model);
 
   Clock::time_point save_start = Clock::now();
@@ -230,7 +206,12 @@ void run_compress(const CompressArgs& args) {
   nlohmann::json info = {{"method", options.method}, {"ratio", options.ratio}, {"mode", options.mode},
                          {"targets", options.targets}, {"calibration", calibration}, {"source", loaded.path}};
   if (method_is_dictionary(options.method)) info["dictionary"] = dictionary_settings(options);
+  if (options.method == "rocket") info["rocket"] = rocket_settings(options, result, args.profile);
   write_hf_model(*loaded.model, out.staging_path(), info);
+  if (options.method == "rocket") {
+    write_json_file((fs::path(out.staging_path()) / "rocket_profile.json").string(),
+                    profile_to_json(result.profile, rocket_profile_settings(options)));
+  }
   copy_tokenizer_files(tokenizer_file, out.staging_path());
   double save_seconds = seconds_since(save_start);  // the run record itself is not timed
   LinearTotals t = linear_totals(result);
@@ -245,11 +226,13 @@ void run_compress(const CompressArgs& args) {
       {"compressed_linears", size_record(t.params_before, t.params_after, t.bytes_before, t.bytes_after)},
       {"accounting", accounting_record(t, options.accounting)},
       {"dictionary", method_is_dictionary(options.method) ? dictionary_settings(options) : nlohmann::json()},
+      {"rocket", options.method == "rocket" ? rocket_settings(options, result, args.profile) : nlohmann::json()},
       {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
       {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", "float32"},
       {"synthetic_model", loaded.model->config().source_format == "synthetic"},
       {"seconds", {{"load", load_seconds}, {"sample", calib.sample_seconds},
                    {"calibration", result.calibration_seconds + calib.cache_seconds},
+                   {"profile", result.profile_seconds},
                    {"decomposition", result.decomposition_seconds}, {"save", save_seconds},
                    {"total", seconds_since(total_start)}, {"threads", torch::get_num_threads()}}}};
   write_json_file((fs::path(out.staging_path()) / "lmshrink_run.json").string(), record);
@@ -263,26 +246,18 @@ void run_compress(const CompressArgs& args) {
 Command add_compress(CLI::App& app) {
   auto a = std::make_shared<CompressArgs>();
   CLI::App* cmd =
-      app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm, cospadi, compot) and save the model");
+      app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm, cospadi, compot, rocket) and save the model");
   cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened), cospadi "
-                                         "(K-SVD sparse dictionary), compot (orthogonal dictionary)")->required();
+                                         "(K-SVD sparse dictionary), compot (orthogonal dictionary), rocket (knapsack + sparse factorization)")->required();
   cmd->add_option("--ratio", a->ratio, "fraction of the targeted matrices' parameters to remove, in (0, 1)");
   cmd->add_option("--budget-bytes", a->budget_bytes, "instead of --ratio: bytes for the targeted matrices, against "
                                                      "2 bytes per dense weight (bf16)");
   cmd->add_option("--targets", a->targets, "all (default), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
   cmd->add_option("--mode", a->mode, "one-shot (statistics of the original model, default) or sequential "
                                      "(block l calibrated on the compressed blocks before it)");
-  cmd->add_option("--calib", a->calib, "calibration corpus: a preset (c4-train, c4-validation, wikitext2, "
-                                       "tinystories, ptb) or a .jsonl / text file (default c4-train)");
-  cmd->add_option("--calib-sampling", a->sampling, "blocks (default; ROCKET) or random-offset (SVD-LLM)");
-  cmd->add_option("--calib-samples", a->calib_samples, "calibration sequences (default 256)")->check(CLI::PositiveNumber);
-  cmd->add_option("--calib-seq-len", a->calib_seq_len, "tokens per sequence (default min(1024, context))")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a->seed, "calibration sampling seed (default 0)");
-  cmd->add_option("--batch-size", a->batch_size, "calibration sequences per block forward (default 8)")
-      ->check(CLI::PositiveNumber);
+  add_calibration_flags(*cmd, a->calib);
   cmd->add_option("--asvd-alpha", a->asvd_alpha, "ASVD scaling exponent (default 0.5)");
   CompressOptions& d = a->dict;
   cmd->add_option("--atoms-per-nonzero", d.atoms_per_nonzero, "cospadi/compot: k/s, atoms per nonzero (default 2)");
@@ -295,12 +270,23 @@ Command add_compress(CLI::App& app) {
   cmd->add_option("--groups", d.groups, "cospadi/compot: consecutive layers sharing one dictionary (default 1; a "
                                         "remainder forms a smaller last group)");
   cmd->add_option("--tolerance", d.tolerance, "compot: stop at this relative objective decrease (default 1e-4)");
-  cmd->add_option("--alloc", d.alloc, "cospadi/compot rates: uniform (default) or dynamic (pooled spectrum)");
+  cmd->add_option("--alloc", a->alloc, "per-matrix rates: uniform (default), dynamic (cospadi/compot: pooled spectrum), "
+                                       "mckp (rocket's default: multi-choice knapsack over the profile)");
   cmd->add_option("--alloc-min-ratio", d.alloc_min_ratio, "--alloc dynamic: least ratio of any matrix (default 0.05)");
   cmd->add_option("--alloc-max-ratio", d.alloc_max_ratio, "--alloc dynamic: largest ratio of any matrix (default 0.8)");
   cmd->add_option("--quantize", a->quantize, "cospadi/compot factors: none (default), int8 or int4 (group RTN)");
   cmd->add_option("--quant-group", d.quant_group, "values per fp16 scale with --quantize (default 128)");
-  cmd->add_option("--stats-cache", a->stats_cache, "folder caching one-shot calibration statistics across runs");
+  cmd->add_option("--profile", a->profile, "rocket: a saved profile (lmshrink profile) instead of profiling here");
+  cmd->add_option("--rates", a->rates, "rocket profile: candidate rates, first:last:step or a list (default 0.05:0.70:0.05)");
+  cmd->add_option("--ks", a->ks, "rocket profile: candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
+  cmd->add_flag("--allow-uncompressed,!--drop-uncompressed", d.allow_uncompressed,
+                "rocket mckp: a matrix may stay dense (default); --drop-uncompressed is the reference code's behaviour");
+  cmd->add_flag("--no-error-cap", a->no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C");
+  cmd->add_option("--precision", d.precision, "rocket mckp: knapsack steps of the total (default 50000)");
+  cmd->add_option("--refine-steps", d.refine_steps, "rocket: Adam steps of local refinement per matrix (default 0)");
+  cmd->add_option("--refine-lr", d.refine_lr, "rocket: refinement learning rate (default 1e-3)");
+  cmd->add_option("--importance-exponent", d.importance_exponent, "rocket: λ of |c| ν^λ (default 0.5)");
+  cmd->add_option("--oversparsify", d.oversparsify, "rocket: β, the per-column over-sparsification (default 0.005)");
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--device", a->device, "cpu (default); cuda is not implemented yet");
   cmd->add_option("--json", a->json, "also write the run record here");

@@ -14,6 +14,8 @@
 #include "lmshrink/compress/compot.h"
 #include "lmshrink/compress/dict_group.h"
 #include "lmshrink/compress/rank.h"
+#include "lmshrink/compress/rocket.h"
+#include "lmshrink/compress/rocket_alloc.h"
 #include "lmshrink/compress/svd.h"
 #include "lmshrink/compress/svd_llm.h"
 #include "lmshrink/util/error.h"
@@ -42,23 +44,13 @@ auto& projection_member(Block& block, const std::string& projection) {
   fail("unknown projection ", projection);
 }
 
-LinearInput projection_input(const std::string& projection) {
-  if (projection == "q_proj" || projection == "k_proj" || projection == "v_proj") return LinearInput::kQkv;
-  if (projection == "o_proj") return LinearInput::kO;
-  if (projection == "gate_proj" || projection == "up_proj") return LinearInput::kGateUp;
-  return LinearInput::kDown;
-}
-
-std::string layer_name(int64_t layer, const std::string& projection) {
-  bool attention = projection_input(projection) == LinearInput::kQkv || projection == "o_proj";
-  return str_cat("model.layers.", layer, attention ? ".self_attn." : ".mlp.", projection);
-}
 
 // The size each targeted matrix gets, decided for the whole model before any work.
 struct LayerPlan {
   int64_t rank = 0;   // low-rank methods
   DictSize dict;      // dict methods (shared by the layers of a group)
   double ratio = 0.0; // the matrix's removed fraction
+  ProfileOption rocket;  // rocket: the allocated option (rate 0: left uncompressed)
 };
 using Plan = std::map<std::string, LayerPlan>;
 
@@ -73,27 +65,23 @@ std::vector<std::pair<int64_t, int64_t>> group_windows(int64_t num_layers, int64
   return windows;
 }
 
-const Linear& target_layer(const Transformer& model, int64_t layer, const std::string& projection) {
-  return *projection_member(model.blocks().at(layer), projection);
-}
-
 Plan uniform_plan(const Transformer& model, const CompressOptions& options) {
   Plan plan;
   int64_t num_layers = model.config().num_layers;
   bool dict = method_is_dictionary(options.method);
   for (const std::string& projection : options.targets) {
     for (auto [first, last] : group_windows(num_layers, dict ? options.groups : 1)) {
-      const Linear& layer = target_layer(model, first, projection);
+      const Linear& layer = projection_layer(model, first, projection);
       int64_t d1 = layer.in_features(), d2 = layer.out_features();
-      LayerPlan entry{0, {}, options.ratio};
-      std::string what = layer_name(first, projection);
+      LayerPlan entry{0, {}, options.ratio, {}};
+      std::string what = projection_layer_name(first, projection);
       if (dict) {
         entry.dict = dict_size_for_ratio(d1, d2, last - first, options.ratio, options.atoms_per_nonzero, dict_cost(options),
                                          options.method == "compot" ? d1 : 0, what);
       } else {
         entry.rank = low_rank_for_ratio(d1, d2, options.ratio, what);
       }
-      for (int64_t l = first; l < last; ++l) plan[layer_name(l, projection)] = entry;
+      for (int64_t l = first; l < last; ++l) plan[projection_layer_name(l, projection)] = entry;
     }
   }
   return plan;
@@ -104,7 +92,7 @@ Plan dynamic_plan(const Transformer& model, const CompressOptions& options) {
   std::vector<AllocMatrix> matrices;
   for (int64_t l = 0; l < model.config().num_layers; ++l) {
     for (const std::string& projection : options.targets) {
-      matrices.push_back(alloc_matrix(layer_name(l, projection), target_layer(model, l, projection).dense()));
+      matrices.push_back(alloc_matrix(projection_layer_name(l, projection), projection_layer(model, l, projection).dense()));
     }
   }
   std::vector<double> ratios =
@@ -112,8 +100,27 @@ Plan dynamic_plan(const Transformer& model, const CompressOptions& options) {
   std::vector<DictSize> sizes = sizes_within_budget(matrices, ratios, options.ratio, options.atoms_per_nonzero,
                                                     dict_cost(options), options.method == "compot");
   Plan plan;
-  for (size_t i = 0; i < matrices.size(); ++i) plan[matrices[i].name] = LayerPlan{0, sizes[i], ratios[i]};
+  for (size_t i = 0; i < matrices.size(); ++i) plan[matrices[i].name] = LayerPlan{0, sizes[i], ratios[i], {}};
   return plan;
+}
+
+Plan rocket_plan(const std::vector<MatrixProfile>& profile, const RocketAllocation& allocation) {
+  Plan plan;
+  for (size_t i = 0; i < profile.size(); ++i) {
+    const ProfileOption& o = allocation.choice[i];
+    plan[profile[i].name] = LayerPlan{o.atoms, {o.atoms, o.nonzeros}, o.rate, o};
+  }
+  return plan;
+}
+
+ProfileSettings profile_settings(const CompressOptions& options) {
+  ProfileSettings settings;
+  settings.grid = options.grid;
+  if (options.alloc == "uniform") settings.grid.rates = {options.ratio};  // uniform needs the target rate alone
+  settings.cost = dict_cost(options);
+  settings.importance_exponent = options.importance_exponent;
+  settings.oversparsify = options.oversparsify;
+  return settings;
 }
 
 Plan make_plan(const Transformer& model, const CompressOptions& options) {
@@ -164,6 +171,42 @@ CompressedLayer compress_low_rank(std::unique_ptr<Linear>& slot, const std::stri
   record.gram_shift = gram_shift;
   record.truncation_loss = truncation_loss;
   if (stats && stats->gram.defined()) record.whitened_error = whitened_error(layer, *compressed, stats->gram);
+  slot = std::move(compressed);
+  return record;
+}
+
+// One matrix through rocket at its allocated option: a DictSparse layer, or LowRank when s = r (ks = 1).
+CompressedLayer compress_rocket(std::unique_ptr<Linear>& slot, const std::string& name, const LayerStats* stats,
+                                const CompressOptions& options, const LayerPlan& plan) {
+  const Linear& layer = *slot;
+  const ProfileOption& choice = plan.rocket;
+  CompressedLayer record = layer_record(name, layer, layer, 0.0);
+  if (choice.rate == 0.0) {  // the knapsack left this matrix dense
+    record.whitened_error = 0.0;
+    record.profile_error = 0.0;
+    return record;
+  }
+  LMSHRINK_CHECK(stats && stats->gram.defined(), name, ": no calibration statistics for its input");
+  DictProblem problem = whiten_group({&layer}, {stats->gram});
+  RocketOptions rocket{choice.atoms, choice.nonzeros, options.importance_exponent, options.oversparsify,
+                       options.refine_steps, options.refine_lr};
+  RocketFit fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower), rocket);
+  std::unique_ptr<Linear> compressed;
+  if (choice.nonzeros == choice.atoms) {
+    at::Tensor a = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, /*upper=*/true);  // S⁻ᵀ D [in, r]
+    compressed = std::make_unique<LowRankLinear>(a.to(torch::kFloat32), dense_code(fit.fit.code, choice.atoms).to(torch::kFloat32),
+                                                 layer.bias());
+  } else {
+    compressed = std::move(make_group_layers(problem, fit.fit, {&layer}, {name}, {})[0]);
+  }
+  record = layer_record(name, layer, *compressed, choice.rate);
+  if (choice.nonzeros == choice.atoms) record.rank = choice.atoms;
+  else record.atoms = choice.atoms, record.nonzeros = choice.nonzeros;
+  record.ks = choice.ks;
+  record.profile_error = choice.error;
+  record.rocket_stage = fit.chosen;
+  record.gram_shift = problem.gram_shift;
+  record.whitened_error = whitened_error(layer, *compressed, stats->gram);
   slot = std::move(compressed);
   return record;
 }
@@ -219,6 +262,22 @@ int64_t skipped(const BlockStats& stats) {
 
 }  // namespace
 
+LinearInput projection_input(const std::string& projection) {
+  if (projection == "q_proj" || projection == "k_proj" || projection == "v_proj") return LinearInput::kQkv;
+  if (projection == "o_proj") return LinearInput::kO;
+  if (projection == "gate_proj" || projection == "up_proj") return LinearInput::kGateUp;
+  return LinearInput::kDown;
+}
+
+std::string projection_layer_name(int64_t layer, const std::string& projection) {
+  bool attention = projection_input(projection) == LinearInput::kQkv || projection == "o_proj";
+  return str_cat("model.layers.", layer, attention ? ".self_attn." : ".mlp.", projection);
+}
+
+const Linear& projection_layer(const Transformer& model, int64_t layer, const std::string& projection) {
+  return *projection_member(model.blocks().at(layer), projection);
+}
+
 std::unique_ptr<Linear>& projection_slot(TransformerBlock& block, const std::string& projection) {
   return projection_member(block, projection);
 }
@@ -272,7 +331,7 @@ double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::s
   double dense_bytes = 0.0;
   for (int64_t l = 0; l < model.config().num_layers; ++l) {
     for (const std::string& projection : targets) {
-      const Linear& layer = target_layer(model, l, projection);
+      const Linear& layer = projection_layer(model, l, projection);
       dense_bytes += 2.0 * static_cast<double>(layer.in_features() * layer.out_features());
     }
   }
@@ -283,6 +342,21 @@ double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::s
 }
 
 namespace {
+
+void check_rocket_options(const Transformer& model, const CompressOptions& options) {
+  LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", options.ratio);
+  LMSHRINK_CHECK(options.alloc == "mckp" || options.alloc == "uniform", "--alloc: rocket takes mckp or uniform, got '",
+                 options.alloc, "'");
+  LMSHRINK_CHECK(options.groups == 1, "--groups applies to cospadi and compot, not rocket");
+  LMSHRINK_CHECK(options.quantize_bits == 0, "--quantize: rocket factors are not quantized by this version");
+  LMSHRINK_CHECK(options.mode == "one-shot", "rocket profiles and compresses on one-shot statistics; use --mode one-shot");
+  LMSHRINK_CHECK(options.precision >= 1 && options.precision <= 10'000'000, "--precision: expected 1 .. 10,000,000, got ",
+                 options.precision);
+  LMSHRINK_CHECK(options.refine_steps >= 0 && options.refine_lr > 0, "--refine-steps must be >= 0 and --refine-lr > 0");
+  LMSHRINK_CHECK(options.importance_exponent >= 0 && options.oversparsify >= 0 && options.oversparsify < 1,
+                 "--importance-exponent must be >= 0 and --oversparsify in [0, 1)");
+  check_profile_grid(options.grid);
+}
 
 void check_dictionary_options(const Transformer& model, const CompressOptions& options) {
   bool dict = method_is_dictionary(options.method);
@@ -295,8 +369,9 @@ void check_dictionary_options(const Transformer& model, const CompressOptions& o
   LMSHRINK_CHECK(options.groups == 1 || dict, "--groups applies to cospadi and compot, not ", options.method);
   LMSHRINK_CHECK(options.groups == 1 || options.mode == "one-shot", "--groups needs --mode one-shot (a group is fitted "
                  "on the statistics of all its layers)");
+  if (options.method == "rocket") return check_rocket_options(model, options);
   LMSHRINK_CHECK(options.alloc == "uniform" || options.alloc == "dynamic", "--alloc: expected uniform or dynamic, got '",
-                 options.alloc, "'");
+                 options.alloc, "' (mckp is for --method rocket)");
   LMSHRINK_CHECK(options.alloc == "uniform" || dict, "--alloc dynamic applies to cospadi and compot, not ", options.method);
   LMSHRINK_CHECK(options.alloc == "uniform" || options.groups == 1, "--alloc dynamic allocates per matrix; use --groups 1");
   LMSHRINK_CHECK(options.quantize_bits == 0 || options.quantize_bits == 8 || options.quantize_bits == 4,
@@ -310,14 +385,15 @@ void check_dictionary_options(const Transformer& model, const CompressOptions& o
 
 void check_compress_options(const Transformer& model, const CompressOptions& options) {
   LMSHRINK_CHECK(options.method == "svd" || options.method == "asvd" || options.method == "svd-llm" ||
-                     method_is_dictionary(options.method),
-                 "--method: unknown method '", options.method, "' (supported: svd, asvd, svd-llm, cospadi, compot)");
+                     method_is_dictionary(options.method) || options.method == "rocket",
+                 "--method: unknown method '", options.method, "' (supported: svd, asvd, svd-llm, cospadi, compot, rocket)");
   LMSHRINK_CHECK(options.mode == "one-shot" || options.mode == "sequential", "--mode: unknown mode '", options.mode,
                  "' (one-shot or sequential)");
   LMSHRINK_CHECK(!options.targets.empty(), "--targets: no projection selected");
   LMSHRINK_CHECK(options.batch_size > 0, "calibration batch size must be positive");
   LMSHRINK_CHECK(options.asvd_alpha > 0.0, "--asvd-alpha must be positive, got ", options.asvd_alpha);
   check_dictionary_options(model, options);
+  if (options.method == "rocket") return;  // sizes come from the profile
   if (options.alloc == "dynamic") {  // the plan itself needs every matrix's spectrum: compress_model makes it
     LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", options.ratio);
     LMSHRINK_CHECK(options.alloc_min_ratio >= 0.0 && options.alloc_min_ratio <= options.alloc_max_ratio &&
@@ -344,7 +420,7 @@ void compress_window(Transformer& model, int64_t first, const std::vector<const 
     std::vector<const LayerStats*> inputs;
     for (int64_t l = 0; l < count; ++l) {
       slots.push_back(&projection_slot(model.mutable_blocks()[first + l], projection));
-      names.push_back(layer_name(first + l, projection));
+      names.push_back(projection_layer_name(first + l, projection));
       inputs.push_back(stats[l] ? &stats[l]->of(projection_input(projection)) : nullptr);
     }
     if (method_is_dictionary(options.method)) {
@@ -355,7 +431,9 @@ void compress_window(Transformer& model, int64_t first, const std::vector<const 
       continue;
     }
     for (int64_t l = 0; l < count; ++l) {
-      result.layers.push_back(compress_low_rank(*slots[l], names[l], inputs[l], options, plan.at(names[l])));
+      const LayerPlan& layer_plan = plan.at(names[l]);
+      result.layers.push_back(options.method == "rocket" ? compress_rocket(*slots[l], names[l], inputs[l], options, layer_plan)
+                                                         : compress_low_rank(*slots[l], names[l], inputs[l], options, layer_plan));
       progress.advance();
     }
   }
@@ -365,15 +443,29 @@ void compress_window(Transformer& model, int64_t first, const std::vector<const 
 }  // namespace
 
 CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
-                              const std::vector<BlockStats>* cached_stats) {
+                              const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* rocket_profile) {
   check_compress_options(model, options);
-  Plan plan = make_plan(model, options);  // before calibration: a budget the guards cannot meet fails here
   int64_t num_layers = model.config().num_layers;
   bool calibrate = method_needs_calibration(options.method);
   LMSHRINK_CHECK(!cached_stats || static_cast<int64_t>(cached_stats->size()) == num_layers,
                  "cached statistics cover ", cached_stats ? cached_stats->size() : 0, " blocks, the model has ", num_layers);
   LMSHRINK_CHECK(!cached_stats || options.mode == "one-shot", "cached statistics are one-shot; --mode sequential recalibrates");
   CompressResult result;
+  Plan plan;
+  if (options.method == "rocket") {  // profile (unless given) and allocate before compressing anything
+    Clock::time_point start = Clock::now();
+    result.profile = rocket_profile ? *rocket_profile
+                                    : profile_model(model, calib_tokens, options.targets, profile_settings(options),
+                                                    options.batch_size, cached_stats);
+    result.profile_seconds = seconds_since(start);
+    RocketAllocation allocation = allocate_rocket(
+        result.profile, options.ratio, {options.alloc, options.allow_uncompressed, options.error_cap, options.precision});
+    result.alpha_min = allocation.alpha_min;
+    result.allocated_ratio = allocation.removed_ratio();
+    plan = rocket_plan(result.profile, allocation);
+  } else {
+    plan = make_plan(model, options);  // before calibration: a budget the guards cannot meet fails here
+  }
   std::optional<BlockStreamer> streamer;
   if (calibrate && !cached_stats) {
     Clock::time_point start = Clock::now();

@@ -4,7 +4,9 @@
 // accounts parameters. Methods: svd (§1.1, data-free), asvd (§1.4), svd-llm (§1.2) give LowRank layers
 // of rank r = floor((1 − ratio) in out / (in + out)) (compress/rank.h); cospadi (§2, cospadi.h) and compot
 // (§4, compot.h) give DictSparse layers sized by dict_size.h, per layer or (cospadi --groups N) with one
-// dictionary per N consecutive layers, and compot's rates optionally allocated per matrix (allocation.h).
+// dictionary per N consecutive layers, and compot's rates optionally allocated per matrix (allocation.h); rocket
+// (§3, rocket.h) profiles every matrix (rocket_profile.h), chooses a (rate, ks) per matrix (rocket_alloc.h) and gives
+// DictSparse layers, or LowRank ones where ks = 1.
 // Modes (streaming.h): one-shot, statistics of the original model; sequential, block l calibrated on
 // the outputs of the already-compressed blocks 0..l−1.
 #pragma once
@@ -16,12 +18,13 @@
 
 #include "lmshrink/calib/gram.h"
 #include "lmshrink/compress/dict_size.h"
+#include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
 
 struct CompressOptions {
-  std::string method;                // "svd", "asvd", "svd-llm", "cospadi" or "compot"
+  std::string method;                // "svd", "asvd", "svd-llm", "cospadi", "compot" or "rocket"
   double ratio = 0.0;                // fraction of the targeted parameters removed, in (0, 1)
   std::vector<std::string> targets;  // projections: "q_proj", ..., "down_proj" (parse_targets)
   std::string mode = "one-shot";     // "one-shot" or "sequential"
@@ -40,6 +43,13 @@ struct CompressOptions {
   double alloc_min_ratio = 0.05, alloc_max_ratio = 0.80;
   int quantize_bits = 0;             // 0, 8 or 4: RTN-quantized factors (dict methods)
   int64_t quant_group = 128;
+  // ROCKET (rocket.h, rocket_profile.h, rocket_alloc.h); alloc "mckp" (default for rocket) or "uniform".
+  ProfileGrid grid = default_profile_grid();
+  double importance_exponent = 0.5, oversparsify = 0.005;  // λ, β
+  bool allow_uncompressed = true, error_cap = true;
+  int64_t precision = 50000;
+  int64_t refine_steps = 0;
+  double refine_lr = 1e-3;
 };
 
 struct CompressedLayer {
@@ -55,6 +65,9 @@ struct CompressedLayer {
   double truncation_loss = -1.0;  // svd-llm: Σ of discarded σ² of the whitened weight; −1 otherwise
   double whitened_error = -1.0;   // ‖X (W − Ŵ)‖² / ‖X W‖² with the layer's own Gram; −1 when data-free
   int64_t fit_iterations = 0;     // dict methods: alternations run
+  double ks = 0.0;                // rocket: the chosen r / s (1: low rank; 0: left uncompressed)
+  double profile_error = -1.0;    // rocket: the profiled ‖Ŵ − W‖_F / ‖W‖_F of the chosen option
+  std::string rocket_stage;       // rocket: "eigenbasis", "least-squares" or "refined" (rocket.h)
 };
 
 struct CompressResult {
@@ -62,11 +75,20 @@ struct CompressResult {
   double calibration_seconds = 0.0;    // block forwards and Gram accumulation
   double decomposition_seconds = 0.0;  // the per-matrix solvers
   int64_t skipped_batches = 0;         // calibration batches dropped for NaN/Inf, all inputs
+  // rocket: the profile used (computed here unless given) and the allocation made from it.
+  std::vector<MatrixProfile> profile;
+  double profile_seconds = 0.0;
+  double alpha_min = -1.0;             // the knapsack's error cap (−1: uncapped or uniform)
+  double allocated_ratio = 0.0;        // removed fraction of the chosen options, in accounted words
 };
 
 const std::vector<std::string>& all_projections();  // the 7 block projections, in block order
 // The block's member holding a projection ("q_proj", ..., "down_proj"); throws on another name.
 std::unique_ptr<Linear>& projection_slot(TransformerBlock& block, const std::string& projection);
+// "model.layers.<layer>.self_attn.<projection>" or "….mlp.<projection>", the HF tensor prefix.
+std::string projection_layer_name(int64_t layer, const std::string& projection);
+LinearInput projection_input(const std::string& projection);  // the Gram a projection's input has
+const Linear& projection_layer(const Transformer& model, int64_t layer, const std::string& projection);
 // A comma list of groups "all", "attn" (q,k,v,o), "mlp" (gate,up,down) and names q,k,v,o,gate,up,
 // down (with or without "_proj"), returned in block order. Throws lmshrink::Error on an unknown name
 // or an empty list.
@@ -85,8 +107,11 @@ double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::s
 void check_compress_options(const Transformer& model, const CompressOptions& options);
 
 // Compresses the model in place. calib_tokens: int64 [n, seq] (ignored by svd). cached_stats: the
-// one-shot statistics of every block (e.g. loaded from the stats cache), or null to stream them.
+// one-shot statistics of every block (e.g. loaded from the stats cache), or null to stream them. rocket_profile: a
+// saved profile (profile_from_json) for rocket; when null, rocket profiles first (one more calibration pass unless
+// cached_stats), over the grid for mckp and over the target rate alone for uniform.
 CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
-                              const std::vector<BlockStats>* cached_stats = nullptr);
+                              const std::vector<BlockStats>* cached_stats = nullptr,
+                              const std::vector<MatrixProfile>* rocket_profile = nullptr);
 
 }  // namespace lmshrink

@@ -53,9 +53,9 @@ void Progress::draw(bool final_draw) {
   bar.append(width - filled, '.');
   double rate = elapsed > 0 ? done_ / elapsed : 0.0;
   double eta = (rate > 0 && total_ > done_) ? (total_ - done_) / rate : 0.0;
-  std::fprintf(stderr, "\r%s [%s] %lld/%lld %.1f/s elapsed %s eta %s%s", label_.c_str(), bar.c_str(),
-               static_cast<long long>(done_), static_cast<long long>(total_), rate,
-               format_seconds(elapsed).c_str(), format_seconds(eta).c_str(), final_draw ? "\n" : "");
+  std::fprintf(stderr, "\r%s [%s] %lld/%lld %.1f/s elapsed %s eta %s%s%s%s", label_.c_str(), bar.c_str(),
+               static_cast<long long>(done_), static_cast<long long>(total_), rate, format_seconds(elapsed).c_str(),
+               format_seconds(eta).c_str(), note_.empty() ? "" : " ", note_.c_str(), final_draw ? "\n" : "");
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -13,10 +13,12 @@ class Progress {
   ~Progress();
   void advance(int64_t steps = 1);
   void finish();
+  void set_note(std::string note) { note_ = std::move(note); }  // shown after the ETA, e.g. "loss 2.31"
 
  private:
   void draw(bool final_draw);
   std::string label_;
+  std::string note_;
   int64_t total_;
   int64_t done_ = 0;
   bool quiet_;

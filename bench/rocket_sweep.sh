@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# stories260K: ROCKET against svd-llm, cospadi and compot at ratios 0.2, 0.3, 0.4 (issue 7 table).
+# Variants: svd-llm; rocket --alloc uniform; rocket --alloc mckp; mckp + --refine-steps 100; mckp then
+# `lmshrink heal` (HEAL_TOKENS tokens, default 524288, of the TinyStories calib file, windows of 256, lr 1e-3);
+# cospadi and compot (defaults) for reference.
+# Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
+# accounting; statistics cached once, the ROCKET profile (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
+# once with `lmshrink profile` and reused by every rocket run.
+# Evaluation: gptq protocol, seq_len 512, first $EVAL_BYTES bytes (default 200000) of the TinyStories eval file.
+# Also writes the per-matrix allocation of rocket mckp at 0.3 ($WORK/allocation-0.3.md).
+#   bench/rocket_sweep.sh [build/lmshrink] [work dir, default /tmp/lmshrink_rocket_sweep] [ratios, default "0.2 0.3 0.4"]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-build/lmshrink}
+WORK=${2:-/tmp/lmshrink_rocket_sweep}
+RATIOS=${3:-0.2 0.3 0.4}
+SHARED=../shared
+MODEL=$SHARED/models/stories260K/stories260K.bin
+TINY=$SHARED/data/tinystories/tinystories-valid-eval.txt
+CALIB=$SHARED/data/tinystories/tinystories-valid-calib.txt
+HEAL_TOKENS=${HEAL_TOKENS:-524288}
+for f in "$MODEL" "$TINY" "$CALIB"; do
+  [[ -f $f ]] || { echo "rocket_sweep: missing $f" >&2; exit 1; }
+done
+command -v jq > /dev/null || { echo "rocket_sweep: needs jq (apt-get install jq)" >&2; exit 1; }
+mkdir -p "$WORK"
+EVAL_BYTES=${EVAL_BYTES:-200000}
+if [[ $EVAL_BYTES != 0 ]]; then
+  head -c "$EVAL_BYTES" "$TINY" > "$WORK/tinystories-eval-head.txt" && TINY=$WORK/tinystories-eval-head.txt
+fi
+CALIB_FLAGS=(--calib "$CALIB" --calib-samples 256 --calib-seq-len 512 --seed 0 --stats-cache "$WORK/stats")
+
+ppl() { "$BIN" --quiet eval "$1" --ppl "$2" --protocol gptq --seq-len 512 | sed -E 's/^ppl ([0-9.]+).*/\1/'; }
+
+start=$(date +%s.%N)
+"$BIN" --quiet profile "$MODEL" -o "$WORK/profile.json" "${CALIB_FLAGS[@]}" > /dev/null
+profile_seconds=$(jq -r '.seconds * 100 | round / 100' "$WORK/profile.json")
+
+declare -A VARIANTS=(
+  [svd-llm]="--method svd-llm"
+  [rocket-uniform]="--method rocket --alloc uniform --profile $WORK/profile.json"
+  [rocket-mckp]="--method rocket --alloc mckp --profile $WORK/profile.json"
+  [rocket-mckp-refine]="--method rocket --alloc mckp --profile $WORK/profile.json --refine-steps 100"
+  [cospadi]="--method cospadi"
+  [compot]="--method compot"
+)
+ORDER="svd-llm cospadi compot rocket-uniform rocket-mckp rocket-mckp-refine"
+
+table="$WORK/table.md"
+{
+  echo "| method | ratio | achieved (full accounting) | TinyStories eval ppl | compression s |"
+  echo "|---|---|---|---|---|"
+  echo "| dense | 0 | 0 | $(ppl "$MODEL" "$TINY") | |"
+} > "$table"
+for ratio in $RATIOS; do
+  for name in $ORDER; do
+    out="$WORK/$name-$ratio"
+    # shellcheck disable=SC2086
+    "$BIN" --quiet compress "$MODEL" -o "$out" --force ${VARIANTS[$name]} --ratio "$ratio" "${CALIB_FLAGS[@]}" \
+      --json "$out.json" > /dev/null
+    achieved=$(jq -r '.accounting.ratio_full * 10000 | round / 10000' "$out.json")
+    seconds=$(jq -r '.seconds.decomposition * 100 | round / 100' "$out.json")
+    echo "| $name | $ratio | $achieved | $(ppl "$out" "$TINY") | $seconds |" >> "$table"
+    echo "done $name $ratio" >&2
+  done
+  healed="$WORK/rocket-mckp-heal-$ratio"
+  "$BIN" --quiet heal "$WORK/rocket-mckp-$ratio" -o "$healed" --force --corpus "$CALIB" --tokens "$HEAL_TOKENS" \
+    --seq-len 256 --lr 1e-3 --json "$healed.json" > /dev/null
+  heal_seconds=$(jq -r '.seconds * 100 | round / 100' "$healed.json")
+  echo "| rocket-mckp + heal ($HEAL_TOKENS tokens) | $ratio | $(jq -r '.accounting.ratio_full * 10000 | round / 10000' \
+    "$WORK/rocket-mckp-$ratio.json") | $(ppl "$healed" "$TINY") | heal $heal_seconds |" >> "$table"
+done
+echo "profile (shared by every rocket run): $profile_seconds s" >> "$table"
+
+alloc="$WORK/allocation-0.3.md"
+if [[ -f $WORK/rocket-mckp-0.3.json ]]; then
+  {
+    echo "| matrix | in x out | rate | ks | r | s | profiled error | whitened error |"
+    echo "|---|---|---|---|---|---|---|---|"
+    jq -r '.layers[] | "| \(.name) | \(.in_features) x \(.out_features) | \(.ratio) | \(.ks) | \(.rank // .atoms // "-") | \(if .atoms then .nonzeros else (.rank // "-") end) | \(.profile_error * 10000 | round / 10000) | \(.whitened_relative_error * 10000 | round / 10000) |"' \
+      "$WORK/rocket-mckp-0.3.json"
+  } > "$alloc"
+fi
+cat "$table"

@@ -1,0 +1,94 @@
+// lmshrink profile MODEL --calib … -o PROFILE.json: ROCKET's layer profile (compress/rocket_profile.h), the
+// per-matrix (rate, best ks, error) table that `lmshrink compress --method rocket --profile PROFILE.json` allocates
+// from, so that several target ratios reuse one profiling pass.
+#include <chrono>
+#include <cstdio>
+
+#include "cli/calibration.h"
+#include "cli/commands.h"
+#include "lmshrink/compress/pipeline.h"
+#include "lmshrink/compress/rocket_profile.h"
+#include "lmshrink/io/model_loader.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ProfileArgs {
+  std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full";
+  double importance_exponent = 0.5, oversparsify = 0.005;
+  CalibArgs calib;
+};
+
+ProfileSettings profile_settings(const ProfileArgs& args) {
+  ProfileSettings settings;
+  if (!args.rates.empty()) settings.grid.rates = parse_grid_list(args.rates, "--rates");
+  if (!args.ks.empty()) settings.grid.ks = parse_grid_list(args.ks, "--ks");
+  check_profile_grid(settings.grid);
+  settings.cost.accounting = parse_accounting(args.accounting);
+  settings.importance_exponent = args.importance_exponent;
+  settings.oversparsify = args.oversparsify;
+  LMSHRINK_CHECK(settings.importance_exponent >= 0 && settings.oversparsify >= 0 && settings.oversparsify < 1,
+                 "--importance-exponent must be >= 0 and --oversparsify in [0, 1)");
+  return settings;
+}
+
+// One line per matrix: the error at a few rates, for a first look (the JSON holds everything).
+void print_profile(const std::vector<MatrixProfile>& profile) {
+  std::printf("%-40s %9s %s\n", "matrix", "in x out", "rate:ks:error ...");
+  for (const MatrixProfile& m : profile) {
+    std::printf("%-40s %4lld x %-4lld", m.name.c_str(), static_cast<long long>(m.in_features), static_cast<long long>(m.out_features));
+    for (size_t i = 1; i < m.options.size(); i += 3) {
+      std::printf(" %.2f:%.1f:%.4f", m.options[i].rate, m.options[i].ks, m.options[i].error);
+    }
+    std::printf("\n");
+  }
+}
+
+void run_profile(const ProfileArgs& args) {
+  Clock::time_point start = Clock::now();
+  ProfileSettings settings = profile_settings(args);
+  std::vector<std::string> targets = parse_targets(args.targets);
+  LoadedModel loaded = load_model(args.model);
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  Calibration calib = prepare_calibration(args.calib, loaded, *tokenizer, /*one_shot=*/true);
+  std::vector<MatrixProfile> profile = profile_model(*loaded.model, calib.tokens, targets, settings, args.calib.batch_size,
+                                                     calib.cached.empty() ? nullptr : &calib.cached);
+  nlohmann::json json = profile_to_json(profile, settings);
+  nlohmann::json calibration = calibration_json(calib);
+  calibration["tokens"] = calib.tokens.numel();
+  calibration["stats_cache"] = calib.cache_status;
+  json["model"] = loaded.path;
+  json["targets"] = targets;
+  json["calibration"] = calibration;
+  json["date"] = now_iso8601();
+  json["seconds"] = std::chrono::duration<double>(Clock::now() - start).count();
+  write_json_file(args.out, json);
+  print_profile(profile);
+  std::printf("profiled %zu matrices x %zu rates x %zu ks in %.2f s; wrote %s\n", profile.size(), settings.grid.rates.size(),
+              settings.grid.ks.size(), json["seconds"].get<double>(), args.out.c_str());
+}
+
+}  // namespace
+
+Command add_profile(CLI::App& app) {
+  auto a = std::make_shared<ProfileArgs>();
+  CLI::App* cmd = app.add_subcommand("profile", "ROCKET layer profile: per matrix, the error of every candidate (rate, ks), "
+                                                "for compress --method rocket --profile");
+  cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("-o,--out", a->out, "the profile JSON to write (atomically)")->required();
+  cmd->add_option("--targets", a->targets, "all (default), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
+  cmd->add_option("--rates", a->rates, "candidate rates, first:last:step or a comma list (default 0.05:0.70:0.05)");
+  cmd->add_option("--ks", a->ks, "candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
+  cmd->add_option("--accounting", a->accounting, "sizes: full (index storage counted, default) or effective");
+  cmd->add_option("--importance-exponent", a->importance_exponent, "λ of the importance |c| ν^λ (default 0.5)");
+  cmd->add_option("--oversparsify", a->oversparsify, "β, the per-column over-sparsification (default 0.005)");
+  add_calibration_flags(*cmd, a->calib);
+  cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
+  return [a] { run_profile(*a); };
+}
+
+}  // namespace lmshrink::cli

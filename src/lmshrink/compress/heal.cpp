@@ -1,0 +1,102 @@
+// Healing: AdamW on the compressed layers' factors with a warm-up + cosine schedule (see heal.h).
+#include "lmshrink/compress/heal.h"
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <cmath>
+
+#include "lmshrink/model/dict_sparse.h"
+#include "lmshrink/model/low_rank.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+std::vector<at::Tensor> healable_factors(const Transformer& model) {
+  std::vector<at::Tensor> factors;
+  for (const NamedLinear& named : model.named_linears()) {
+    if (const auto* dict = dynamic_cast<const DictSparseLinear*>(named.linear)) {
+      LMSHRINK_CHECK(!dict->values().quantized && !dict->dictionary().quantized, named.name,
+                     ": quantized factors cannot be healed (heal first, then compress with --quantize)");
+      if (dict->owns_dictionary()) factors.push_back(dict->dictionary().value);
+      factors.push_back(dict->values().value);  // the support (rows) stays fixed
+    } else if (const auto* low_rank = dynamic_cast<const LowRankLinear*>(named.linear)) {
+      factors.push_back(low_rank->a());
+      factors.push_back(low_rank->b());
+    }
+  }
+  LMSHRINK_CHECK(!factors.empty(), "heal: the model has no compressed layer (nothing to heal; run lmshrink compress first)");
+  return factors;
+}
+
+double heal_learning_rate(const HealOptions& options, int64_t step, int64_t steps) {
+  int64_t warmup = static_cast<int64_t>(std::round(options.warmup_fraction * static_cast<double>(steps)));
+  if (step < warmup) return options.lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  double progress = steps - warmup <= 1 ? 1.0 : static_cast<double>(step - warmup) / static_cast<double>(steps - warmup - 1);
+  return options.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progress)));
+}
+
+namespace {
+
+// Next-token cross-entropy of a batch [b, seq], with gradients when enabled (no KV cache, full causal forward).
+at::Tensor next_token_loss(const Transformer& model, const at::Tensor& batch) {
+  at::Tensor hidden = model.embed(batch);
+  for (int64_t layer = 0; layer < model.config().num_layers; ++layer) hidden = model.block_forward(layer, hidden, 0, nullptr);
+  at::Tensor logits = model.head(hidden);  // [b, seq, vocab]
+  int64_t vocab = logits.size(-1);
+  at::Tensor predicted = logits.narrow(1, 0, batch.size(1) - 1).reshape({-1, vocab});
+  at::Tensor targets = batch.narrow(1, 1, batch.size(1) - 1).reshape({-1});
+  return torch::nn::functional::cross_entropy(predicted, targets);
+}
+
+}  // namespace
+
+double mean_next_token_loss(const Transformer& model, const at::Tensor& windows, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  double sum = 0.0;
+  for (int64_t start = 0; start < windows.size(0); start += batch_size) {
+    int64_t count = std::min(batch_size, windows.size(0) - start);
+    sum += next_token_loss(model, windows.narrow(0, start, count)).item<double>() * static_cast<double>(count);
+  }
+  return sum / static_cast<double>(windows.size(0));
+}
+
+HealResult heal_model(Transformer& model, const at::Tensor& windows, int64_t steps, const HealOptions& options,
+                      const std::function<void(int64_t, double)>& on_step) {
+  LMSHRINK_CHECK(windows.dim() == 2 && windows.size(0) >= 1 && windows.size(1) >= 2, "heal: need training windows [n, seq >= 2]");
+  LMSHRINK_CHECK(steps >= 1 && options.batch_size >= 1 && options.lr > 0 && options.warmup_fraction >= 0 &&
+                     options.warmup_fraction < 1 && options.weight_decay >= 0,
+                 "heal: need steps >= 1, --batch-size >= 1, --lr > 0, --warmup in [0, 1), --weight-decay >= 0");
+  std::vector<at::Tensor> factors = healable_factors(model);
+  HealResult result;
+  for (at::Tensor& f : factors) {
+    f.set_requires_grad(true);
+    result.trainable += f.numel();
+  }
+  torch::optim::AdamW adamw(factors, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
+  at::Generator generator = at::detail::createCPUGenerator(options.seed);
+  at::Tensor order = torch::randperm(windows.size(0), generator, torch::kLong);
+  int64_t cursor = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    std::vector<at::Tensor> picks;
+    for (int64_t b = 0; b < options.batch_size; ++b, ++cursor) picks.push_back(order[cursor % windows.size(0)]);
+    at::Tensor batch = windows.index_select(0, torch::stack(picks));
+    for (auto& group : adamw.param_groups()) group.options().set_lr(heal_learning_rate(options, step, steps));
+    adamw.zero_grad();
+    at::Tensor loss = next_token_loss(model, batch);
+    loss.backward();
+    if (options.clip_norm > 0) torch::nn::utils::clip_grad_norm_(factors, options.clip_norm);
+    adamw.step();
+    result.losses.push_back(loss.item<double>());
+    result.tokens += batch.numel();
+    if (on_step) on_step(step, result.losses.back());
+  }
+  for (at::Tensor& f : factors) {
+    f.set_requires_grad(false);
+    f.mutable_grad() = at::Tensor();
+  }
+  result.steps = steps;
+  return result;
+}
+
+}  // namespace lmshrink

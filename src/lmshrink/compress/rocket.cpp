@@ -1,0 +1,107 @@
+// ROCKET's single-step factorization (see rocket.h).
+#include "lmshrink/compress/rocket.h"
+
+#include <torch/optim/adam.h>
+
+#include <cmath>
+
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+RocketBasis rocket_basis(const at::Tensor& whitened_n_m, const at::Tensor& lower_n_n) {
+  at::Tensor w = whitened_n_m.to(torch::kFloat64);
+  auto [u, sigma, vh] = at::linalg_svd(w, /*full_matrices=*/false);
+  at::Tensor atoms_original = at::linalg_solve_triangular(lower_n_n.to(torch::kFloat64).t(), u, /*upper=*/true);  // S⁻ᵀ U
+  return {u, sigma, vh, atoms_original.norm(2, {0})};
+}
+
+at::Tensor rocket_importance(const at::Tensor& coeff_r_m, const at::Tensor& atom_norms_r, double exponent) {
+  return coeff_r_m.abs() * atom_norms_r.pow(exponent).unsqueeze(1);
+}
+
+at::Tensor rocket_support(const at::Tensor& importance_r_m, const at::Tensor& refill_score_r_m, int64_t s, double oversparsify) {
+  int64_t r = importance_r_m.size(0);
+  LMSHRINK_CHECK(s >= 1 && s <= r, "rocket: need 1 <= s <= r, got s = ", s, ", r = ", r);
+  int64_t first = std::max<int64_t>(1, s - static_cast<int64_t>(std::ceil(oversparsify * static_cast<double>(r))));
+  at::Tensor kept = std::get<1>(importance_r_m.topk(first, 0, /*largest=*/true, /*sorted=*/true));  // [first, m]
+  at::Tensor rows = kept;
+  if (first < s) {  // refill: the best dropped entries by the second score (kept ones masked out with −1)
+    at::Tensor score = refill_score_r_m.clone().scatter_(0, kept, -1.0);
+    rows = torch::cat({kept, std::get<1>(score.topk(s - first, 0, true, true))}, 0);
+  }
+  return std::get<0>(rows.sort(0)).contiguous();
+}
+
+at::Tensor ridge_dictionary(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m) {
+  int64_t r = sparse_r_m.size(0);
+  at::Tensor gram = torch::matmul(sparse_r_m, sparse_r_m.t());  // V Vᵀ [r, r]
+  double mu = std::max(1e-6, 1e-3 * gram.trace().item<double>() / static_cast<double>(r));
+  gram += mu * torch::eye(r, gram.options());
+  at::Tensor rhs = torch::matmul(sparse_r_m, whitened_n_m.t());  // V W_Lᵀ [r, n]: D ᵀ solves (V Vᵀ + μI) Dᵀ = V W_Lᵀ
+  auto [lower, info] = at::linalg_cholesky_ex(gram);
+  at::Tensor d_t = info.item<int64_t>() == 0 ? at::cholesky_solve(rhs, lower) : at::linalg_solve(gram, rhs);
+  return d_t.t().contiguous();
+}
+
+namespace {
+
+double fit_error(const at::Tensor& w, const at::Tensor& d, const at::Tensor& v) {
+  return (w - torch::matmul(d, v)).pow(2).sum().item<double>();
+}
+
+// Adam on D and the support's values, loss ‖W_L − D V‖² / ‖W_L‖² (the reference code's adam_refine).
+std::pair<at::Tensor, at::Tensor> refine(const at::Tensor& w, const at::Tensor& d, const at::Tensor& rows,
+                                         const at::Tensor& values, int64_t steps, double lr) {
+  torch::AutoGradMode grad(true);
+  at::Tensor dictionary = d.clone().set_requires_grad(true);
+  at::Tensor nonzeros = values.clone().set_requires_grad(true);
+  torch::optim::Adam adam({dictionary, nonzeros}, torch::optim::AdamOptions(lr));
+  double energy = w.pow(2).sum().item<double>() + 1e-12;
+  int64_t r = d.size(1);
+  for (int64_t step = 0; step < steps; ++step) {
+    adam.zero_grad();
+    at::Tensor v = torch::zeros({r, w.size(1)}, w.options()).scatter(0, rows, nonzeros);
+    at::Tensor loss = (w - torch::matmul(dictionary, v)).pow(2).sum() / energy;
+    loss.backward();
+    adam.step();
+  }
+  return {dictionary.detach(), nonzeros.detach()};
+}
+
+}  // namespace
+
+RocketFit fit_rocket(const at::Tensor& whitened_n_m, const RocketBasis& basis, const RocketOptions& options) {
+  int64_t r = options.atoms, s = options.nonzeros;
+  LMSHRINK_CHECK(r >= 1 && r <= basis.u.size(1), "rocket: need 1 <= r <= min(in, out) = ", basis.u.size(1), ", got r = ", r);
+  LMSHRINK_CHECK(s >= 1 && s <= r, "rocket: need 1 <= s <= r, got s = ", s, ", r = ", r);
+  at::Tensor w = whitened_n_m.to(torch::kFloat64);
+  at::Tensor b = basis.u.narrow(1, 0, r);
+  at::Tensor c = basis.sigma.narrow(0, 0, r).unsqueeze(1) * basis.vh.narrow(0, 0, r);  // Bᵀ W_L [r, m]
+  at::Tensor nu = basis.atom_norms.narrow(0, 0, r);
+  at::Tensor rows = rocket_support(rocket_importance(c, nu, options.importance_exponent), rocket_importance(c, nu, 1.0), s,
+                                   options.oversparsify);
+  at::Tensor values = c.gather(0, rows);
+  at::Tensor v = torch::zeros_like(c).scatter_(0, rows, values);
+  RocketFit result;
+  result.eigenbasis_error = fit_error(w, b, v);
+  at::Tensor d = ridge_dictionary(w, v);
+  result.least_squares_error = fit_error(w, d, v);
+  bool least_squares = std::isfinite(result.least_squares_error) && result.least_squares_error < result.eigenbasis_error;
+  result.chosen = least_squares ? "least-squares" : "eigenbasis";
+  if (!least_squares) d = b.contiguous();
+  double best = std::min(result.eigenbasis_error, least_squares ? result.least_squares_error : result.eigenbasis_error);
+  if (options.refine_steps > 0) {
+    auto [d_refined, values_refined] = refine(w, d, rows, values, options.refine_steps, options.refine_lr);
+    result.refined_error = fit_error(w, d_refined, torch::zeros_like(c).scatter_(0, rows, values_refined));
+    if (std::isfinite(result.refined_error) && result.refined_error < best) {
+      d = d_refined, values = values_refined, best = result.refined_error, result.chosen = "refined";
+    }
+  }
+  result.fit.dictionary = d.contiguous();
+  result.fit.code = SparseCode{rows, values.contiguous()};
+  result.fit.objective = {best};
+  return result;
+}
+
+}  // namespace lmshrink

@@ -1,0 +1,64 @@
+// ROCKET allocation: uniform or multi-choice knapsack over a layer profile (see rocket_alloc.h).
+#include "lmshrink/compress/rocket_alloc.h"
+
+#include <cmath>
+
+#include "lmshrink/compress/mckp.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+namespace {
+
+std::vector<ProfileOption> uniform_choice(const std::vector<MatrixProfile>& profile, double ratio) {
+  std::vector<ProfileOption> choice;
+  for (const MatrixProfile& m : profile) {
+    const ProfileOption* found = nullptr;
+    for (const ProfileOption& o : m.options) {
+      if (std::abs(o.rate - ratio) < 1e-9) found = &o;
+    }
+    LMSHRINK_CHECK(found, m.name, ": the profile has no option at rate ", ratio, " (--alloc uniform needs the target rate "
+                   "in the profile's grid, and a valid size there)");
+    choice.push_back(*found);
+  }
+  return choice;
+}
+
+std::vector<ProfileOption> knapsack_choice(const std::vector<MatrixProfile>& profile, double ratio, double dense_words,
+                                           const RocketAllocOptions& options, double& alpha_min) {
+  std::vector<KnapsackItem> items;
+  for (const MatrixProfile& m : profile) {
+    KnapsackItem item;
+    for (const ProfileOption& o : m.options) {
+      item.push_back({o.rate, m.dense_words - o.kept_words, o.error, o.rate > 0 || options.allow_uncompressed});
+    }
+    items.push_back(item);
+  }
+  alpha_min = options.error_cap ? apply_error_cap(items, ratio, dense_words) : -1.0;
+  KnapsackSolution solution = solve_mckp(items, dense_words, ratio * dense_words, options.precision);
+  std::vector<ProfileOption> choice;
+  for (size_t i = 0; i < profile.size(); ++i) choice.push_back(profile[i].options[solution.choice[i]]);
+  return choice;
+}
+
+}  // namespace
+
+RocketAllocation allocate_rocket(const std::vector<MatrixProfile>& profile, double ratio, const RocketAllocOptions& options) {
+  LMSHRINK_CHECK(!profile.empty(), "rocket: the profile holds no matrices");
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", ratio);
+  RocketAllocation allocation;
+  for (const MatrixProfile& m : profile) allocation.dense_words += m.dense_words;
+  if (options.alloc == "uniform") {
+    allocation.choice = uniform_choice(profile, ratio);
+  } else {
+    LMSHRINK_CHECK(options.alloc == "mckp", "--alloc: rocket takes mckp or uniform, got '", options.alloc, "'");
+    allocation.choice = knapsack_choice(profile, ratio, allocation.dense_words, options, allocation.alpha_min);
+  }
+  for (const ProfileOption& o : allocation.choice) {
+    allocation.kept_words += o.kept_words;
+    allocation.total_error += o.error;
+  }
+  return allocation;
+}
+
+}  // namespace lmshrink

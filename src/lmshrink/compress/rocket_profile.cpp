@@ -1,0 +1,213 @@
+// ROCKET layer profiling and the saved profile (see rocket_profile.h).
+#include "lmshrink/compress/rocket_profile.h"
+
+#include <cmath>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "lmshrink/calib/streaming.h"
+#include "lmshrink/compress/dict_group.h"
+#include "lmshrink/compress/pipeline.h"
+#include "lmshrink/compress/rank.h"
+#include "lmshrink/util/error.h"
+#include "lmshrink/util/progress.h"
+
+namespace lmshrink {
+
+namespace {
+
+std::vector<double> steps(double first, double last, double step) {
+  std::vector<double> values;
+  for (int64_t i = 0; first + static_cast<double>(i) * step <= last + 1e-9; ++i) {
+    values.push_back(std::round((first + static_cast<double>(i) * step) * 1e6) / 1e6);
+  }
+  return values;
+}
+
+double parse_number(const std::string& item, const std::string& flag) {
+  size_t used = 0;
+  double value = 0.0;
+  try {
+    value = std::stod(item, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  LMSHRINK_CHECK(used == item.size() && !item.empty() && std::isfinite(value), flag, ": '", item, "' is not a number");
+  return value;
+}
+
+}  // namespace
+
+ProfileGrid default_profile_grid() { return {steps(0.05, 0.70, 0.05), steps(1.0, 3.0, 0.1)}; }
+
+std::vector<double> parse_grid_list(const std::string& text, const std::string& flag) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ':');) parts.push_back(part);
+  if (parts.size() == 3) {
+    double first = parse_number(parts[0], flag), last = parse_number(parts[1], flag), step = parse_number(parts[2], flag);
+    LMSHRINK_CHECK(step > 0 && last >= first, flag, ": 'first:last:step' needs step > 0 and last >= first, got '", text, "'");
+    return steps(first, last, step);
+  }
+  LMSHRINK_CHECK(parts.size() == 1, flag, ": expected 'first:last:step' or a comma list, got '", text, "'");
+  std::vector<double> values;
+  std::stringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) values.push_back(parse_number(item, flag));
+  return values;
+}
+
+void check_profile_grid(const ProfileGrid& grid) {
+  LMSHRINK_CHECK(!grid.rates.empty() && !grid.ks.empty(), "--rates/--ks: the profile grid is empty");
+  for (double rate : grid.rates) {
+    LMSHRINK_CHECK(rate > 0.0 && rate < 1.0, "--rates: every rate must lie in (0, 1), got ", rate);
+  }
+  for (double ks : grid.ks) LMSHRINK_CHECK(ks >= 1.0, "--ks: every ks = r/s must be at least 1, got ", ks);
+}
+
+std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, double ks, const DictCost& cost) {
+  int64_t max_rank = std::min(d1, d2);
+  if (ks <= 1.0 + 1e-9) {
+    int64_t r = static_cast<int64_t>(std::floor((1.0 - rate) * static_cast<double>(d1 * d2) / static_cast<double>(d1 + d2)));
+    if (r < 1 || r > max_rank) return std::nullopt;
+    return RocketSize{r, r, static_cast<double>(low_rank_params(d1, d2, r))};
+  }
+  DictSize size;
+  try {
+    size = dict_size_for_ratio(d1, d2, 1, rate, ks, cost, /*max_atoms=*/0, "rocket");
+  } catch (const Error&) {
+    return std::nullopt;  // the rate leaves s = 0 at this ks
+  }
+  if (size.atoms > max_rank || size.nonzeros >= size.atoms) return std::nullopt;
+  return RocketSize{size.atoms, size.nonzeros, dict_words(d1, d2, 1, size, cost)};
+}
+
+namespace {
+
+// ‖Ŵ − W‖_F / ‖W‖_F with Ŵ − W = S⁻ᵀ (D V − W_L).
+double original_space_error(const DictProblem& problem, const RocketFit& fit, double weight_norm) {
+  at::Tensor v = dense_code(fit.fit.code, fit.fit.dictionary.size(1));
+  at::Tensor residual = torch::matmul(fit.fit.dictionary, v) - problem.whitened;
+  at::Tensor error = at::linalg_solve_triangular(problem.lower.t(), residual, /*upper=*/true);
+  return error.norm().item<double>() / std::max(weight_norm, 1e-300);
+}
+
+}  // namespace
+
+MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const at::Tensor& gram_in_in,
+                             const ProfileSettings& settings) {
+  MatrixProfile profile{name, layer.in_features(), layer.out_features(), 0.0, {}};
+  int64_t d1 = layer.in_features(), d2 = layer.out_features();
+  profile.dense_words = static_cast<double>(d1 * d2);
+  profile.options.push_back(ProfileOption{0.0, 0.0, 0, 0, profile.dense_words, 0.0});
+  DictProblem problem = whiten_group({&layer}, {gram_in_in});
+  RocketBasis basis = rocket_basis(problem.whitened, problem.lower);
+  double weight_norm = layer.dense().to(torch::kFloat64).norm().item<double>();
+  for (double rate : settings.grid.rates) {
+    std::optional<ProfileOption> best;
+    for (double ks : settings.grid.ks) {
+      std::optional<RocketSize> size = rocket_size(d1, d2, rate, ks, settings.cost);
+      if (!size) continue;
+      RocketOptions options{size->atoms, size->nonzeros, settings.importance_exponent, settings.oversparsify, 0, 1e-3};
+      double error = original_space_error(problem, fit_rocket(problem.whitened, basis, options), weight_norm);
+      if (!best || error < best->error) best = ProfileOption{rate, ks, size->atoms, size->nonzeros, size->kept_words, error};
+    }
+    if (best) profile.options.push_back(*best);
+  }
+  return profile;
+}
+
+std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Tensor& calib_tokens,
+                                         const std::vector<std::string>& targets, const ProfileSettings& settings,
+                                         int64_t batch_size, const std::vector<BlockStats>* cached_stats) {
+  check_profile_grid(settings.grid);
+  torch::NoGradGuard no_grad;
+  int64_t num_layers = model.config().num_layers;
+  std::optional<BlockStreamer> streamer;
+  if (!cached_stats) streamer.emplace(model, calib_tokens, batch_size);
+  std::vector<MatrixProfile> profile;
+  Progress progress("rocket profile", num_layers * static_cast<int64_t>(targets.size()), progress_quiet());
+  for (int64_t layer = 0; layer < num_layers; ++layer) {
+    BlockStats streamed;
+    if (!cached_stats) streamed = layer + 1 < num_layers ? streamer->collect_and_advance(layer) : streamer->collect(layer);
+    const BlockStats& stats = cached_stats ? (*cached_stats)[layer] : streamed;
+    for (const std::string& projection : targets) {
+      const LayerStats& input = stats.of(projection_input(projection));
+      std::string name = projection_layer_name(layer, projection);
+      LMSHRINK_CHECK(input.gram.defined(), name, ": no calibration statistics for its input");
+      profile.push_back(profile_matrix(name, projection_layer(model, layer, projection), input.gram, settings));
+      progress.advance();
+    }
+  }
+  progress.finish();
+  return profile;
+}
+
+nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const ProfileSettings& settings) {
+  nlohmann::json matrices = nlohmann::json::array();
+  for (const MatrixProfile& m : profile) {
+    nlohmann::json options = nlohmann::json::array();
+    for (const ProfileOption& o : m.options) {
+      options.push_back({{"rate", o.rate}, {"ks", o.ks}, {"atoms", o.atoms}, {"nonzeros", o.nonzeros},
+                         {"kept_words", o.kept_words}, {"error", o.error}});
+    }
+    matrices.push_back({{"name", m.name}, {"in_features", m.in_features}, {"out_features", m.out_features},
+                        {"dense_words", m.dense_words}, {"options", options}});
+  }
+  return {{"format", "lmshrink-rocket-profile"}, {"version", 1},
+          {"accounting", settings.cost.accounting == Accounting::kFull ? "full" : "effective"},
+          {"importance_exponent", settings.importance_exponent}, {"oversparsify", settings.oversparsify},
+          {"grid", {{"rates", settings.grid.rates}, {"ks", settings.grid.ks}}}, {"matrices", matrices}};
+}
+
+namespace {
+
+ProfileOption option_from_json(const nlohmann::json& j, const MatrixProfile& m, const std::string& what) {
+  ProfileOption o{j.at("rate").get<double>(), j.at("ks").get<double>(), j.at("atoms").get<int64_t>(),
+                  j.at("nonzeros").get<int64_t>(), j.at("kept_words").get<double>(), j.at("error").get<double>()};
+  bool uncompressed = o.rate == 0.0;
+  bool sizes_ok = uncompressed ? o.kept_words == m.dense_words
+                               : o.nonzeros >= 1 && o.nonzeros <= o.atoms && o.atoms <= std::min(m.in_features, m.out_features) &&
+                                     o.kept_words > 0 && o.kept_words <= m.dense_words;
+  LMSHRINK_CHECK(o.rate >= 0.0 && o.rate < 1.0 && std::isfinite(o.error) && o.error >= 0.0 && sizes_ok, what, ": ", m.name,
+                 ": inconsistent option (rate ", o.rate, ", ks ", o.ks, ", r ", o.atoms, ", s ", o.nonzeros, ", kept words ",
+                 o.kept_words, ", error ", o.error, ")");
+  return o;
+}
+
+}  // namespace
+
+std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
+                                             const std::vector<std::string>& targets, const std::string& accounting,
+                                             const std::string& what) {
+  LMSHRINK_CHECK(json.is_object() && json.value("format", "") == "lmshrink-rocket-profile" && json.value("version", 0) == 1,
+                 what, ": not an lmshrink ROCKET profile (format lmshrink-rocket-profile, version 1)");
+  LMSHRINK_CHECK(json.value("accounting", "") == accounting, what, ": profiled with accounting '", json.value("accounting", ""),
+                 "', this run uses '", accounting, "' (profile again or pass --accounting)");
+  const nlohmann::json& matrices = json.at("matrices");
+  LMSHRINK_CHECK(matrices.is_array() && !matrices.empty(), what, ": the profile lists no matrices");
+  std::map<std::string, MatrixProfile> by_name;
+  for (const nlohmann::json& j : matrices) {
+    MatrixProfile m{j.at("name").get<std::string>(), j.at("in_features").get<int64_t>(), j.at("out_features").get<int64_t>(),
+                    j.at("dense_words").get<double>(), {}};
+    for (const nlohmann::json& o : j.at("options")) m.options.push_back(option_from_json(o, m, what));
+    LMSHRINK_CHECK(!m.options.empty(), what, ": ", m.name, " has no options");
+    by_name[m.name] = m;
+  }
+  std::vector<MatrixProfile> profile;
+  for (int64_t layer = 0; layer < model.config().num_layers; ++layer) {
+    for (const std::string& projection : targets) {
+      std::string name = projection_layer_name(layer, projection);
+      auto found = by_name.find(name);
+      LMSHRINK_CHECK(found != by_name.end(), what, ": no entry for ", name, " (profiled with other --targets or another model?)");
+      const Linear& linear = projection_layer(model, layer, projection);
+      LMSHRINK_CHECK(found->second.in_features == linear.in_features() && found->second.out_features == linear.out_features(),
+                     what, ": ", name, " profiled as ", found->second.in_features, " x ", found->second.out_features,
+                     ", the model has ", linear.in_features(), " x ", linear.out_features());
+      profile.push_back(found->second);
+    }
+  }
+  return profile;
+}
+
+}  // namespace lmshrink

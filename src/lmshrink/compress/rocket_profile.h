@@ -1,0 +1,81 @@
+// ROCKET layer profiling (arXiv 2602.11008 "Layer Profiling"; ALGORITHMS.md §3.4): for every targeted matrix, one
+// whitened SVD (rocket.h RocketBasis), then for every compression rate cr of the grid and every dictionary/sparsity
+// ratio ks = r / s, the factorization that compression will apply (rocket.h fit_rocket, no refinement) and its
+// relative Frobenius error in the original weight space, ‖Ŵ − W‖_F / ‖W‖_F (the paper's Table 6 metric). Per rate
+// the best ks is kept. A no-compression option (rate 0, error 0) comes first; the allocator may drop it.
+// Deviation from the reference code (§9 item 2), documented: its profiler uses a simpler sparsifier than its
+// compressor (no ν weighting, no β, no refill); lmshrink profiles with the compressor's own rule, so the knapsack
+// sees the errors of the factorizations it chooses.
+// Sizes (rocket_size): ks = 1 is plain low rank, r = ⌊(1 − cr) d1 d2 / (d1 + d2)⌋ (stored as a LowRank layer, no
+// index); ks > 1 is a DictSparse layer sized by dict_size.h (r atoms, s = ⌊r / ks⌋, index counted under full
+// accounting), skipped, as in the reference, when r would exceed min(d1, d2).
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/dict_size.h"
+#include "lmshrink/compress/rocket.h"
+#include "lmshrink/model/transformer.h"
+
+namespace lmshrink {
+
+struct ProfileGrid {
+  std::vector<double> rates;  // removed fractions, each in (0, 1)
+  std::vector<double> ks;     // r / s, each ≥ 1
+};
+ProfileGrid default_profile_grid();  // rates 0.05 … 0.70 step 0.05, ks 1.0 … 3.0 step 0.1 (rocket/config/default.yaml)
+// "a:b:step" or a comma list; throws naming `flag` on a bad item.
+std::vector<double> parse_grid_list(const std::string& text, const std::string& flag);
+void check_profile_grid(const ProfileGrid& grid);  // throws on an empty list, a rate outside (0, 1) or ks < 1
+
+struct RocketSize {
+  int64_t atoms = 0, nonzeros = 0;  // r, s (s == r: low rank)
+  double kept_words = 0.0;          // 16-bit words under the accounting
+};
+// nullopt when (rate, ks) gives no valid size for a d1 × d2 matrix.
+std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, double ks, const DictCost& cost);
+
+struct ProfileOption {
+  double rate = 0.0, ks = 0.0;  // rate 0: uncompressed
+  int64_t atoms = 0, nonzeros = 0;
+  double kept_words = 0.0;
+  double error = 0.0;  // ‖Ŵ − W‖_F / ‖W‖_F
+};
+
+struct MatrixProfile {
+  std::string name;
+  int64_t in_features = 0, out_features = 0;
+  double dense_words = 0.0;             // d1 d2
+  std::vector<ProfileOption> options;   // the uncompressed option, then the best ks per rate, by rate
+};
+
+struct ProfileSettings {
+  ProfileGrid grid = default_profile_grid();
+  DictCost cost;
+  double importance_exponent = 0.5, oversparsify = 0.005;  // λ, β (rocket.h)
+};
+
+// One matrix: layer W and the Gram XᵀX of its input, float64 [in, in].
+MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const at::Tensor& gram_in_in,
+                             const ProfileSettings& settings);
+
+// Every targeted matrix of the model in block order, from one-shot statistics: cached_stats (one per block) or, when
+// null, streamed from calib_tokens [n, seq] block by block.
+std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Tensor& calib_tokens,
+                                         const std::vector<std::string>& targets, const ProfileSettings& settings,
+                                         int64_t batch_size, const std::vector<BlockStats>* cached_stats = nullptr);
+
+// The saved profile: {"format": "lmshrink-rocket-profile", "version": 1, "accounting", "grid", "matrices": [...]}.
+nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const ProfileSettings& settings);
+// Parses and validates a saved profile against the model and targets; throws naming `what` (the file) on an empty or
+// inconsistent profile, another accounting, or a matrix missing or of another shape.
+std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
+                                             const std::vector<std::string>& targets, const std::string& accounting,
+                                             const std::string& what);
+
+}  // namespace lmshrink
