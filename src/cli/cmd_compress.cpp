@@ -138,6 +138,13 @@ void print_summary(const nlohmann::json& record) {
     std::printf("calibration: %s, stats cache %s\n", record["calibration"]["protocol"].get<std::string>().c_str(),
                 record["calibration"]["stats_cache"].get<std::string>().c_str());
   }
+  if (!record["rocket"].is_null()) {
+    const auto& rocket = record["rocket"];
+    std::printf("rocket %s: allocated ratio %.4f, alpha_min %.2f (-1: uncapped), profile %.2f s (%s)\n",
+                rocket["alloc"].get<std::string>().c_str(), rocket["allocated_ratio"].get<double>(),
+                rocket["alpha_min"].get<double>(), record["seconds"]["profile"].get<double>(),
+                rocket["profile"].get<std::string>().c_str());
+  }
   const auto& seconds = record["seconds"];
   std::printf("seconds: calibration %.2f, decomposition %.2f, save %.2f, total %.2f; wrote %s\n",
               seconds["calibration"].get<double>(), seconds["decomposition"].get<double>(), seconds["save"].get<double>(),
