@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   std::map<CLI::App*, lmshrink::cli::Command> commands;
   for (auto add : {lmshrink::cli::add_generate, lmshrink::cli::add_eval, lmshrink::cli::add_inspect,
                    lmshrink::cli::add_tokenize, lmshrink::cli::add_convert,
-                   lmshrink::cli::add_compress, lmshrink::cli::add_export}) {
+                   lmshrink::cli::add_compress, lmshrink::cli::add_export, lmshrink::cli::add_prune}) {
     lmshrink::cli::Command run = add(app);
     commands[app.get_subcommands({}).back()] = run;  // add() appended its subcommand
   }
