@@ -2,6 +2,7 @@
 // with its UIDL and ShortGPT baselines, prune/depth_prune.h), written atomically as a plain HF
 // directory (fewer layers, no new tensors), with the tokenizer and the run record lmshrink_run.json
 // (selection table, removed blocks, per-range fit errors).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -79,8 +80,7 @@ nlohmann::json table_json(const PruneResult& result, int64_t blocks) {
 
 void print_table(const PruneResult& result, int64_t blocks) {
   auto removed = [&](int64_t layer) {
-    for (int64_t r : result.removed_layers) if (r == layer) return true;
-    return false;
+    return std::find(result.removed_layers.begin(), result.removed_layers.end(), layer) != result.removed_layers.end();
   };
   if (result.table_kind == "block_influence") {
     std::printf("block influence BI_i = 1 - mean cos(x_i, x_i+1) (%s tokens):\n  layer  BI\n",
