@@ -96,3 +96,22 @@ TEST(StreamingTest, AdvanceUsesTheCurrentWeightsForSequentialCalibration) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(StreamingTest, SkipStepsOverABlockAsIfItWereDeleted) {
+  lmshrink::set_progress_quiet(true);
+  auto model = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
+  at::Tensor tokens = random_tokens(model->config().vocab_size, 3, 16);
+  lmshrink::BlockStreamer streamer(*model, tokens, 2);
+  streamer.advance(0);
+  streamer.skip(1);
+  EXPECT_EQ(streamer.next_layer(), 2);
+  EXPECT_THROW(streamer.skip(3), lmshrink::Error);  // out of order
+  streamer.advance(2);
+  torch::NoGradGuard no_grad;
+  at::Tensor expected = model->block_forward(2, model->block_forward(0, model->embed(tokens), 0, nullptr), 0, nullptr);
+  EXPECT_LE((streamer.hidden() - expected).abs().max().item<double>(), 1e-5);
+}
+
+}  // namespace

@@ -22,6 +22,20 @@ class GramObserver : public BlockObserver {
   BlockStats& stats_;
 };
 
+// Shows each linear input to two observers (either may be null).
+class TeeObserver : public BlockObserver {
+ public:
+  TeeObserver(BlockObserver* first, BlockObserver* second) : first_(first), second_(second) {}
+  void on_linear_input(int64_t layer, LinearInput input, const at::Tensor& x) override {
+    if (first_) first_->on_linear_input(layer, input, x);
+    if (second_) second_->on_linear_input(layer, input, x);
+  }
+
+ private:
+  BlockObserver* first_;
+  BlockObserver* second_;
+};
+
 }  // namespace
 
 BlockStreamer::BlockStreamer(const Transformer& model, at::Tensor calib_tokens, int64_t batch_size)
@@ -42,13 +56,15 @@ BlockStreamer::BlockStreamer(const Transformer& model, at::Tensor calib_tokens, 
   hidden_ = torch::cat(parts, 0);  // [n, seq, hidden]
 }
 
-BlockStats BlockStreamer::run(int64_t layer, bool observe, bool keep_outputs) {
+BlockStats BlockStreamer::run(int64_t layer, bool observe, bool keep_outputs, BlockObserver* extra) {
   LMSHRINK_CHECK(layer == next_layer_, "calibration: the held inputs enter block ", next_layer_, ", not block ", layer);
   LMSHRINK_CHECK(layer < model_.config().num_layers, "calibration: block ", layer, " past the model's ",
                  model_.config().num_layers, " layers");
   torch::NoGradGuard no_grad;
   BlockStats stats;
-  GramObserver observer(layer, stats);
+  GramObserver grams(layer, stats);
+  TeeObserver tee(observe ? &grams : nullptr, extra);
+  BlockObserver* observer = (observe || extra) ? &tee : nullptr;
   int64_t n = hidden_.size(0);
   int64_t batches = (n + batch_size_ - 1) / batch_size_;
   const char* what = observe ? (keep_outputs ? "calib+advance" : "calib") : "advance";
@@ -56,7 +72,7 @@ BlockStats BlockStreamer::run(int64_t layer, bool observe, bool keep_outputs) {
   for (int64_t s0 = 0; s0 < n; s0 += batch_size_) {
     int64_t count = std::min(batch_size_, n - s0);
     at::Tensor in = hidden_.narrow(0, s0, count);  // [count, seq, hidden]
-    at::Tensor out = model_.block_forward(layer, in, /*start_pos=*/0, /*cache=*/nullptr, observe ? &observer : nullptr);
+    at::Tensor out = model_.block_forward(layer, in, /*start_pos=*/0, /*cache=*/nullptr, observer);
     if (keep_outputs) hidden_.narrow(0, s0, count).copy_(out);  // in-place: block inputs of later samples untouched
     progress.advance();
   }
@@ -67,7 +83,15 @@ BlockStats BlockStreamer::run(int64_t layer, bool observe, bool keep_outputs) {
 
 BlockStats BlockStreamer::collect(int64_t layer) { return run(layer, true, false); }
 void BlockStreamer::advance(int64_t layer) { run(layer, false, true); }
+void BlockStreamer::advance(int64_t layer, BlockObserver* observer) { run(layer, false, true, observer); }
 BlockStats BlockStreamer::collect_and_advance(int64_t layer) { return run(layer, true, true); }
+
+void BlockStreamer::skip(int64_t layer) {
+  LMSHRINK_CHECK(layer == next_layer_, "calibration: the held inputs enter block ", next_layer_, ", not block ", layer);
+  LMSHRINK_CHECK(layer < model_.config().num_layers, "calibration: block ", layer, " past the model's ",
+                 model_.config().num_layers, " layers");
+  ++next_layer_;
+}
 
 std::vector<BlockStats> collect_all_one_shot(const Transformer& model, const at::Tensor& calib_tokens,
                                              int64_t batch_size) {

@@ -9,6 +9,9 @@
 //   sequential (SVD-LLM whitening_local_update, GPTQ-style): collect(l), compress block l (swap its
 //              Linears in model.mutable_blocks()), then advance(l): block l's outputs are computed with
 //              the CURRENT (compressed) weights, so block l + 1 is calibrated on compressed inputs.
+//   depth pruning (ReplaceMe, prune/): advance(l, &observer) shows block l's linear inputs to the
+//              caller's observer (the MLP output is taken from the down_proj input), and skip(l)
+//              steps over a block already removed, so a model with dropped blocks streams unchanged.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -31,6 +34,12 @@ class BlockStreamer {
   BlockStats collect(int64_t layer);
   // Replaces the held inputs by block `layer`'s outputs (current weights); layer must be next_layer().
   void advance(int64_t layer);
+  // advance(layer), also showing every linear input of the block to `observer`: x [count, seq, in]
+  // per mini-batch of `count` samples, in sample order.
+  void advance(int64_t layer, BlockObserver* observer);
+  // Steps over block `layer` without running it: the held states enter block layer + 1 unchanged, as
+  // if the block were deleted. layer must be next_layer().
+  void skip(int64_t layer);
   // collect(layer) and advance(layer) in one pass over the samples (one block forward, not two).
   BlockStats collect_and_advance(int64_t layer);
 
@@ -39,7 +48,7 @@ class BlockStreamer {
   int64_t samples() const { return hidden_.size(0); }
 
  private:
-  BlockStats run(int64_t layer, bool observe, bool keep_outputs);
+  BlockStats run(int64_t layer, bool observe, bool keep_outputs, BlockObserver* extra = nullptr);
   const Transformer& model_;
   at::Tensor hidden_;  // [n, seq, hidden]
   int64_t batch_size_;
