@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # stories260K: ROCKET against svd-llm, cospadi and compot at ratios 0.2, 0.3, 0.4 (issue 7 table).
 # Variants: svd-llm; rocket --alloc uniform; rocket --alloc mckp; mckp + --refine-steps 100; mckp then
-# `lmshrink heal` (HEAL_TOKENS tokens, default 524288, of the TinyStories calib file, windows of 256, lr 1e-3);
+# `lmshrink heal` (HEAL_TOKENS tokens, default 131072 = 512 windows, of the TinyStories calib file, windows of 256, lr 1e-3);
 # cospadi and compot (defaults) for reference.
 # Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
 # accounting; statistics cached once, the ROCKET profile (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
@@ -18,7 +18,7 @@ SHARED=../shared
 MODEL=$SHARED/models/stories260K/stories260K.bin
 TINY=$SHARED/data/tinystories/tinystories-valid-eval.txt
 CALIB=$SHARED/data/tinystories/tinystories-valid-calib.txt
-HEAL_TOKENS=${HEAL_TOKENS:-524288}
+HEAL_TOKENS=${HEAL_TOKENS:-131072}
 for f in "$MODEL" "$TINY" "$CALIB"; do
   [[ -f $f ]] || { echo "rocket_sweep: missing $f" >&2; exit 1; }
 done

@@ -44,7 +44,6 @@ auto& projection_member(Block& block, const std::string& projection) {
   fail("unknown projection ", projection);
 }
 
-
 // The size each targeted matrix gets, decided for the whole model before any work.
 struct LayerPlan {
   int64_t rank = 0;   // low-rank methods
