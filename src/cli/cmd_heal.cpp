@@ -112,7 +112,7 @@ Command add_heal(CLI::App& app) {
   cmd->add_option("--tokens", a->tokens, "training tokens (windows of --seq-len, one pass)")->required();
   cmd->add_option("--seq-len", a->seq_len, "tokens per training window (default min(256, context))")->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size", a->heal.batch_size, "windows per step (default 8)")->check(CLI::PositiveNumber);
-  cmd->add_option("--lr", a->heal.lr, "peak AdamW learning rate (default 1e-4)");
+  cmd->add_option("--lr", a->heal.lr, "peak AdamW learning rate relative to each factor's RMS (default 1e-3)");
   cmd->add_option("--weight-decay", a->heal.weight_decay, "AdamW weight decay (default 0)");
   cmd->add_option("--warmup", a->heal.warmup_fraction, "fraction of steps of linear warm-up (default 0.05)");
   cmd->add_option("--clip", a->heal.clip_norm, "gradient-norm clipping, <= 0 for none (default 1)");

@@ -73,7 +73,16 @@ HealResult heal_model(Transformer& model, const at::Tensor& windows, int64_t ste
     f.set_requires_grad(true);
     result.trainable += f.numel();
   }
-  torch::optim::AdamW adamw(factors, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
+  // One parameter group per factor, its learning rate scaled by the factor's RMS: a whitened factorization leaves
+  // factors orders of magnitude apart (a dictionary S⁻ᵀ D_L shrinks with the Gram's token count, its coefficients
+  // grow with it), and Adam's steps are about lr in absolute terms, so one global lr would wreck the small factor.
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  std::vector<double> scales;
+  for (const at::Tensor& f : factors) {
+    scales.push_back(std::max(1e-12, f.detach().pow(2).mean().sqrt().item<double>()));
+    groups.emplace_back(std::vector<at::Tensor>{f});
+  }
+  torch::optim::AdamW adamw(groups, torch::optim::AdamWOptions(options.lr).weight_decay(options.weight_decay));
   at::Generator generator = at::detail::createCPUGenerator(options.seed);
   at::Tensor order = torch::randperm(windows.size(0), generator, torch::kLong);
   int64_t cursor = 0;
@@ -81,7 +90,8 @@ HealResult heal_model(Transformer& model, const at::Tensor& windows, int64_t ste
     std::vector<at::Tensor> picks;
     for (int64_t b = 0; b < options.batch_size; ++b, ++cursor) picks.push_back(order[cursor % windows.size(0)]);
     at::Tensor batch = windows.index_select(0, torch::stack(picks));
-    for (auto& group : adamw.param_groups()) group.options().set_lr(heal_learning_rate(options, step, steps));
+    double lr = heal_learning_rate(options, step, steps);
+    for (size_t g = 0; g < adamw.param_groups().size(); ++g) adamw.param_groups()[g].options().set_lr(lr * scales[g]);
     adamw.zero_grad();
     at::Tensor loss = next_token_loss(model, batch);
     loss.backward();

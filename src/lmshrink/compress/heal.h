@@ -2,8 +2,9 @@
 // values on next-token loss, with every sparsity pattern fixed and every other weight (embeddings, norms, dense
 // layers, lm_head) frozen. Trained: the dictionary and nonzero values of DictSparse layers and both factors of
 // LowRank layers. The paper gives no optimizer settings; lmshrink uses AdamW (weight decay 0 by default, so the
-// factors are not shrunk), linear warm-up then cosine decay to 10 % of the peak, gradient-norm clipping, and a
-// seeded order of training windows.
+// factors are not shrunk) with each factor's learning rate relative to its RMS (lr × rms(factor): the factors of a
+// whitened factorization differ in scale by orders of magnitude, and Adam's steps are about lr in absolute terms),
+// linear warm-up then cosine decay to 10 % of the peak, gradient-norm clipping, and a seeded order of windows.
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -17,7 +18,7 @@ namespace lmshrink {
 
 struct HealOptions {
   int64_t batch_size = 8;       // windows per step
-  double lr = 1e-4;             // peak learning rate
+  double lr = 1e-3;             // peak learning rate, relative to each factor's RMS
   double weight_decay = 0.0;
   double warmup_fraction = 0.05;
   double clip_norm = 1.0;       // gradient-norm clipping (≤ 0: none)
