@@ -158,15 +158,6 @@ nlohmann::json dictionary_settings(const CompressOptions& o) {
           {"alloc_max_ratio", o.alloc_max_ratio}, {"quantize_bits", o.quantize_bits}, {"quant_group", o.quant_group}};
 }
 
-ProfileSettings rocket_profile_settings(const CompressOptions& o) {
-  ProfileSettings settings;
-  settings.grid = o.grid;
-  settings.cost = DictCost{parse_accounting(o.accounting), 0, o.quant_group};
-  settings.importance_exponent = o.importance_exponent;
-  settings.oversparsify = o.oversparsify;
-  return settings;
-}
-
 nlohmann::json rocket_settings(const CompressOptions& o, const CompressResult& result, const std::string& profile) {
   return {{"alloc", o.alloc}, {"accounting", o.accounting}, {"allow_uncompressed", o.allow_uncompressed},
           {"error_cap", o.error_cap}, {"alpha_min", result.alpha_min}, {"precision", o.precision},
@@ -217,7 +208,7 @@ void run_compress(const CompressArgs& args) {
   write_hf_model(*loaded.model, out.staging_path(), info);
   if (options.method == "rocket") {
     write_json_file((fs::path(out.staging_path()) / "rocket_profile.json").string(),
-                    profile_to_json(result.profile, rocket_profile_settings(options)));
+                    profile_to_json(result.profile, profile_settings(options)));
   }
   copy_tokenizer_files(tokenizer_file, out.staging_path());
   double save_seconds = seconds_since(save_start);  // the run record itself is not timed

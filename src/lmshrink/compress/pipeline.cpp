@@ -112,16 +112,6 @@ Plan rocket_plan(const std::vector<MatrixProfile>& profile, const RocketAllocati
   return plan;
 }
 
-ProfileSettings profile_settings(const CompressOptions& options) {
-  ProfileSettings settings;
-  settings.grid = options.grid;
-  if (options.alloc == "uniform") settings.grid.rates = {options.ratio};  // uniform needs the target rate alone
-  settings.cost = dict_cost(options);
-  settings.importance_exponent = options.importance_exponent;
-  settings.oversparsify = options.oversparsify;
-  return settings;
-}
-
 Plan make_plan(const Transformer& model, const CompressOptions& options) {
   return options.alloc == "dynamic" ? dynamic_plan(model, options) : uniform_plan(model, options);
 }
@@ -260,6 +250,16 @@ int64_t skipped(const BlockStats& stats) {
 }
 
 }  // namespace
+
+ProfileSettings profile_settings(const CompressOptions& options) {
+  ProfileSettings settings;
+  settings.grid = options.grid;
+  if (options.alloc == "uniform") settings.grid.rates = {options.ratio};  // uniform needs the target rate alone
+  settings.cost = dict_cost(options);
+  settings.importance_exponent = options.importance_exponent;
+  settings.oversparsify = options.oversparsify;
+  return settings;
+}
 
 LinearInput projection_input(const std::string& projection) {
   if (projection == "q_proj" || projection == "k_proj" || projection == "v_proj") return LinearInput::kQkv;

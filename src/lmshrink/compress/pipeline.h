@@ -94,6 +94,9 @@ const Linear& projection_layer(const Transformer& model, int64_t layer, const st
 // or an empty list.
 std::vector<std::string> parse_targets(const std::string& list);
 bool method_needs_calibration(const std::string& method);
+// The rocket profile a compress run computes for these options: the grid (only the target rate for --alloc uniform),
+// the accounting, λ and β.
+ProfileSettings profile_settings(const CompressOptions& options);
 bool method_is_dictionary(const std::string& method);  // cospadi, compot
 // 16-bit words of a layer (dict_size.h): its values, and with kFull its index bytes / 2; quantized factors at
 // their packed size. A dense or low-rank layer costs its value count.
