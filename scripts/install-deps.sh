@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, only the Debian 12 packages lmshrink needs that are missing.
+#   scripts/install-deps.sh [--with-browser]
 set -euo pipefail
 packages=(
   g++ make cmake
@@ -10,7 +11,11 @@ packages=(
   libgtest-dev libbenchmark-dev
   libpcre2-dev            # tokenizer.json pre-tokenizer regexes (Unicode classes, JIT)
   libutf8proc-dev         # NFC normalizer of tokenizer.json (Qwen)
+  libbz2-dev              # HellaSwag's bzip2 task file
+  libpng-dev              # the report test reads Chromium's screenshot
 )
+# --with-browser (the test command): also Chromium, which the report test renders the HTML report in.
+if [ "${1:-}" = "--with-browser" ]; then packages+=(chromium); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,7 +10,7 @@ for required in models/stories260K/stories260K.bin models/aidreams260K/aidreams2
     exit 1
   fi
 done
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --with-browser
 bash scripts/build.sh
 cd build
 ctest --output-on-failure -j"$(nproc)" --timeout 600

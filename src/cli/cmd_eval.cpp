@@ -83,9 +83,10 @@ nlohmann::json run_ppl(const EvalArgs& args, const LoadedModel& loaded, const Lo
                 static_cast<long long>(model.max_length()), args.ppl_file.c_str(), synthetic.c_str(), r.seconds);
     std::string protocol = "lm-eval wikitext (document-level, rolling windows of " + std::to_string(model.max_length()) + ")";
     nlohmann::json entries = nlohmann::json::array();
-    for (auto [metric, value] : {std::pair{"word_perplexity", r.word_perplexity}, {"byte_perplexity", r.byte_perplexity},
-                                 {"bits_per_byte", r.bits_per_byte}})
-      entries.push_back(result_entry("wikitext", metric, {value, 0.0, r.documents}, protocol, std::string(metric) == "word_perplexity"));
+    const std::vector<std::pair<std::string, double>> metrics = {
+        {"word_perplexity", r.word_perplexity}, {"byte_perplexity", r.byte_perplexity}, {"bits_per_byte", r.bits_per_byte}};
+    for (const auto& [metric, value] : metrics)
+      entries.push_back(result_entry("wikitext", metric, {value, 0.0, r.documents}, protocol, metric == "word_perplexity"));
     return {{"results", entries}, {"file", args.ppl_file}, {"documents", r.documents}, {"words", r.words},
             {"bytes", r.bytes}, {"tokens_scored", r.tokens}, {"seconds", r.seconds}};
   }

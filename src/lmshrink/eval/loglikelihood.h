@@ -1,0 +1,30 @@
+// Batched log-likelihood requests as lm-eval-harness 0.4 runs them (HFLM._loglikelihood_tokens):
+// each request is (context tokens, continuation tokens); the model sees the last max_length + 1
+// tokens of context + continuation minus the final one (left truncation), and the continuation's
+// log-probabilities are summed. `greedy` says whether every continuation token is the argmax at
+// its position (LAMBADA accuracy). Requests are run longest first in batches of right-padded rows
+// (padding after a row's end cannot change its causal predictions) and returned in input order.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lmshrink/eval/log_prob_model.h"
+
+namespace lmshrink {
+
+struct LoglikRequest {
+  std::vector<int32_t> context;       // at least one token (an empty context gets the prefix token)
+  std::vector<int32_t> continuation;  // at least one token, at most max_length
+};
+
+struct LoglikResult {
+  double logprob = 0.0;  // sum of log P(continuation token | everything before it)
+  bool greedy = false;   // every continuation token is the argmax of its prediction
+};
+
+// progress_label names the progress bar (silent when progress is quiet).
+std::vector<LoglikResult> score_loglikelihood(const LogProbModel& model, const std::vector<LoglikRequest>& requests,
+                                              int64_t batch_size, const std::string& progress_label);
+
+}  // namespace lmshrink
