@@ -50,6 +50,17 @@ TEST(ZeroShotScoring, LogLikelihoodEqualsFloat64ReferenceWithLeftTruncationAndAn
   }
 }
 
+TEST(ZeroShotScoring, RequestsWithTheSameModelInputShareOneRow) {
+  ByteTokenizer tokenizer;
+  FakeLm model(64, 0.7);
+  std::vector<LoglikRequest> letters;
+  for (const char* letter : {" A", " B", " C", " D"}) letters.push_back(encode_pair(tokenizer, "Question?\nAnswer:", letter, true));
+  letters.push_back(encode_pair(tokenizer, "Other", " A", true));
+  std::vector<LoglikResult> scored = score_loglikelihood(model, letters, 16, "test");
+  EXPECT_EQ(model.calls_, 1);
+  for (size_t i = 0; i < letters.size(); ++i) EXPECT_NEAR(scored[i].logprob, reference_logprob(letters[i], 64, 0.7), 1e-4);
+}
+
 TEST(ZeroShotScoring, EncodePairMovesTrailingSpacesAndGivesEmptyContextTheBosPrefix) {
   ByteTokenizer tokenizer;
   LoglikRequest moved = encode_pair(tokenizer, "Answer: ", "yes", false);

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <numeric>
+#include <map>
 
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
@@ -28,35 +28,52 @@ void check_request(const LoglikRequest& request, int64_t max_length, size_t inde
                  ": continuation of ", request.continuation.size(), " tokens exceeds the model context of ", max_length);
 }
 
-// Scores one batch of requests (indices into requests) and writes their results.
-void score_batch(const LogProbModel& model, const std::vector<LoglikRequest>& requests, const std::vector<size_t>& batch,
+// Requests whose model inputs are identical (e.g. the four single-letter MMLU choices, whose input is
+// the context alone) share one row: the row is run once and every request on it reads its scores.
+struct Row {
+  std::vector<int32_t> input;
+  std::vector<size_t> requests;
+};
+
+// Scores one batch of rows and writes the results of their requests.
+void score_batch(const LogProbModel& model, const std::vector<LoglikRequest>& requests, const std::vector<const Row*>& batch,
                  std::vector<LoglikResult>& results) {
-  std::vector<std::vector<int32_t>> inputs;
   size_t width = 0;
-  for (size_t index : batch) {
-    inputs.push_back(model_input(requests[index], model.max_length()));
-    width = std::max(width, inputs.back().size());
-  }
+  for (const Row* row : batch) width = std::max(width, row->input.size());
   at::Tensor tokens = torch::zeros({static_cast<int64_t>(batch.size()), static_cast<int64_t>(width)}, torch::kInt64);
   auto rows = tokens.accessor<int64_t, 2>();
-  for (size_t b = 0; b < inputs.size(); ++b)
-    for (size_t t = 0; t < inputs[b].size(); ++t) rows[b][t] = inputs[b][t];
+  for (size_t b = 0; b < batch.size(); ++b)
+    for (size_t t = 0; t < batch[b]->input.size(); ++t) rows[b][t] = batch[b]->input[t];
   at::Tensor log_probs = model.log_probs(tokens).to(torch::kFloat32).contiguous();
   at::Tensor argmax = log_probs.argmax(-1);
   auto lp = log_probs.accessor<float, 3>();
   auto best = argmax.accessor<int64_t, 2>();
-  for (size_t b = 0; b < batch.size(); ++b) {
-    const std::vector<int32_t>& continuation = requests[batch[b]].continuation;
-    int64_t length = static_cast<int64_t>(inputs[b].size());
-    int64_t first = length - static_cast<int64_t>(continuation.size());
-    LoglikResult& result = results[batch[b]];
-    result.greedy = true;
-    for (size_t i = 0; i < continuation.size(); ++i) {
-      int64_t position = first + static_cast<int64_t>(i);
-      result.logprob += static_cast<double>(lp[b][position][continuation[i]]);
-      result.greedy = result.greedy && best[b][position] == continuation[i];
+  for (size_t b = 0; b < batch.size(); ++b)
+    for (size_t index : batch[b]->requests) {
+      const std::vector<int32_t>& continuation = requests[index].continuation;
+      int64_t first = static_cast<int64_t>(batch[b]->input.size() - continuation.size());
+      LoglikResult& result = results[index];
+      result.greedy = true;
+      for (size_t i = 0; i < continuation.size(); ++i) {
+        int64_t position = first + static_cast<int64_t>(i);
+        result.logprob += static_cast<double>(lp[b][position][continuation[i]]);
+        result.greedy = result.greedy && best[b][position] == continuation[i];
+      }
     }
+}
+
+// The distinct model inputs of all requests, longest first (lm-eval's order; ties keep input order).
+std::vector<Row> distinct_rows(const std::vector<LoglikRequest>& requests, int64_t max_length) {
+  std::vector<Row> rows;
+  std::map<std::vector<int32_t>, size_t> row_of_input;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::vector<int32_t> input = model_input(requests[i], max_length);
+    auto [it, inserted] = row_of_input.emplace(input, rows.size());
+    if (inserted) rows.push_back({std::move(input), {}});
+    rows[it->second].requests.push_back(i);
   }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.input.size() > b.input.size(); });
+  return rows;
 }
 
 }  // namespace
@@ -65,16 +82,16 @@ std::vector<LoglikResult> score_loglikelihood(const LogProbModel& model, const s
                                               int64_t batch_size, const std::string& progress_label) {
   LMSHRINK_CHECK(batch_size > 0, "--batch-size must be positive, got ", batch_size);
   for (size_t i = 0; i < requests.size(); ++i) check_request(requests[i], model.max_length(), i);
-  std::vector<size_t> order(requests.size());
-  std::iota(order.begin(), order.end(), 0);
-  auto length = [&](size_t i) { return requests[i].context.size() + requests[i].continuation.size(); };
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return length(a) > length(b); });
+  std::vector<Row> rows = distinct_rows(requests, model.max_length());
   std::vector<LoglikResult> results(requests.size());
   Progress progress(progress_label, static_cast<int64_t>(requests.size()), progress_quiet());
-  for (size_t start = 0; start < order.size(); start += batch_size) {
-    size_t end = std::min(order.size(), start + static_cast<size_t>(batch_size));
-    score_batch(model, requests, std::vector<size_t>(order.begin() + start, order.begin() + end), results);
-    progress.advance(static_cast<int64_t>(end - start));
+  for (size_t start = 0; start < rows.size(); start += batch_size) {
+    size_t end = std::min(rows.size(), start + static_cast<size_t>(batch_size));
+    std::vector<const Row*> batch;
+    int64_t scored = 0;
+    for (size_t r = start; r < end; ++r) batch.push_back(&rows[r]), scored += static_cast<int64_t>(rows[r].requests.size());
+    score_batch(model, requests, batch, results);
+    progress.advance(scored);
   }
   progress.finish();
   return results;

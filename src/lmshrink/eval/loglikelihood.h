@@ -2,8 +2,10 @@
 // each request is (context tokens, continuation tokens); the model sees the last max_length + 1
 // tokens of context + continuation minus the final one (left truncation), and the continuation's
 // log-probabilities are summed. `greedy` says whether every continuation token is the argmax at
-// its position (LAMBADA accuracy). Requests are run longest first in batches of right-padded rows
-// (padding after a row's end cannot change its causal predictions) and returned in input order.
+// its position (LAMBADA accuracy). Requests with the same model input share one row (single-token
+// continuations of one context: MMLU's letters), rows are run longest first in batches of
+// right-padded rows (padding after a row's end cannot change its causal predictions), and results
+// come back in input order.
 #pragma once
 #include <cstdint>
 #include <string>

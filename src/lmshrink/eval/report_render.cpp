@@ -41,9 +41,11 @@ std::vector<Column> metric_columns(const Report& report) {
 }
 
 const nlohmann::json* find_result(const ReportModel& model, const std::string& key) {
-  for (const nlohmann::json& eval : model.evals)
-    for (const nlohmann::json& r : eval.value("results", nlohmann::json::array()))
+  for (const nlohmann::json& eval : model.evals) {
+    if (!eval.contains("results") || !eval["results"].is_array()) continue;
+    for (const nlohmann::json& r : eval["results"])  // a reference into the record: the pointer outlives the loop
       if (r.value("task", "") + ":" + r.value("metric", "") == key) return &r;
+  }
   return nullptr;
 }
 
