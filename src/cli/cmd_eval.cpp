@@ -47,8 +47,8 @@ void print_task(const TaskResult& r) {
   std::printf("%-15s", r.task.c_str());
   for (const auto& [metric, value] : r.metrics)
     std::printf("  %s %.4f +/- %.4f", metric.c_str(), value.value, value.stderr_value);
-  std::printf("  (n %lld, %lld requests, %.1f s)\n", static_cast<long long>(r.metrics.at("acc").n),
-              static_cast<long long>(r.requests), r.seconds);
+  std::printf("  (n %lld, %lld requests, %lld truncated, %.1f s)\n", static_cast<long long>(r.metrics.at("acc").n),
+              static_cast<long long>(r.requests), static_cast<long long>(r.truncated), r.seconds);
 }
 
 nlohmann::json run_tasks(const EvalArgs& args, const LogProbModel& model, const Tokenizer& tokenizer) {
@@ -65,7 +65,7 @@ nlohmann::json run_tasks(const EvalArgs& args, const LogProbModel& model, const 
     for (const auto& [group, value] : r.groups) groups[group] = {{"acc", value.value}, {"stderr", value.stderr_value}, {"n", value.n}};
     for (const auto& [metric, value] : r.metrics) entries.push_back(result_entry(task.name, metric, value, protocol, metric == task.headline));
     details[task.name] = {{"source", task.source}, {"prompt", task.prompt}, {"num_fewshot", task.num_fewshot},
-                          {"requests", r.requests}, {"seconds", r.seconds}, {"headline", task.headline}, {"groups", groups}};
+                          {"requests", r.requests}, {"truncated_requests", r.truncated}, {"seconds", r.seconds}, {"headline", task.headline}, {"groups", groups}};
   }
   return {{"results", entries}, {"tasks", details}};
 }

@@ -175,9 +175,18 @@ TEST(ZeroShotScoring, GreedyMatchAndTargetPerplexity) {
   EXPECT_NEAR(r.metrics.at("perplexity").value, std::exp(-(scored[0].logprob + scored[1].logprob) / 2), 1e-9);
 }
 
+TEST(ZeroShotScoring, AContinuationLongerThanTheContextIsScoredOnItsLastTokens) {
+  FakeLm model(4, 0.7);
+  std::vector<LoglikResult> scored = score_loglikelihood(model, {LoglikRequest{{5}, {11, 12, 13, 14, 15, 16}}}, 1, "t");
+  // The model sees 12 13 14 15 and predicts 13..16 at positions 0..3; 11 and 12 get no prediction.
+  double expected = 0.0;
+  for (int64_t pos = 0; pos < 4; ++pos) expected += fake_log_prob(12 + pos, 13 + pos, pos, 0.7, 259);
+  EXPECT_NEAR(scored[0].logprob, expected, 1e-4);
+  EXPECT_TRUE(scored[0].truncated);
+}
+
 TEST(ZeroShotScoring, RejectsRequestsTheModelCannotScore) {
   FakeLm model(4, 0.0);
-  EXPECT_THROW(score_loglikelihood(model, {LoglikRequest{{5}, {1, 2, 3, 4, 5}}}, 1, "t"), Error);
   EXPECT_THROW(score_loglikelihood(model, {LoglikRequest{{}, {1}}}, 1, "t"), Error);
   EXPECT_THROW(score_loglikelihood(model, {LoglikRequest{{5}, {}}}, 1, "t"), Error);
 }

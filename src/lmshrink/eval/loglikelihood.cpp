@@ -21,11 +21,9 @@ std::vector<int32_t> model_input(const LoglikRequest& request, int64_t max_lengt
   return std::vector<int32_t>(whole.end() - keep, whole.end() - 1);
 }
 
-void check_request(const LoglikRequest& request, int64_t max_length, size_t index) {
+void check_request(const LoglikRequest& request, size_t index) {
   LMSHRINK_CHECK(!request.context.empty(), "log-likelihood request ", index, ": empty context (give it the prefix token)");
   LMSHRINK_CHECK(!request.continuation.empty(), "log-likelihood request ", index, ": empty continuation");
-  LMSHRINK_CHECK(static_cast<int64_t>(request.continuation.size()) <= max_length, "log-likelihood request ", index,
-                 ": continuation of ", request.continuation.size(), " tokens exceeds the model context of ", max_length);
 }
 
 // Requests whose model inputs are identical (e.g. the four single-letter MMLU choices, whose input is
@@ -51,11 +49,14 @@ void score_batch(const LogProbModel& model, const std::vector<LoglikRequest>& re
   for (size_t b = 0; b < batch.size(); ++b)
     for (size_t index : batch[b]->requests) {
       const std::vector<int32_t>& continuation = requests[index].continuation;
-      int64_t first = static_cast<int64_t>(batch[b]->input.size() - continuation.size());
+      size_t length = batch[b]->input.size();
+      size_t skip = continuation.size() > length ? continuation.size() - length : 0;  // no prediction for these
+      int64_t first = static_cast<int64_t>(length - (continuation.size() - skip));
       LoglikResult& result = results[index];
       result.greedy = true;
-      for (size_t i = 0; i < continuation.size(); ++i) {
-        int64_t position = first + static_cast<int64_t>(i);
+      result.truncated = skip > 0;
+      for (size_t i = skip; i < continuation.size(); ++i) {
+        int64_t position = first + static_cast<int64_t>(i - skip);
         result.logprob += static_cast<double>(lp[b][position][continuation[i]]);
         result.greedy = result.greedy && best[b][position] == continuation[i];
       }
@@ -81,7 +82,7 @@ std::vector<Row> distinct_rows(const std::vector<LoglikRequest>& requests, int64
 std::vector<LoglikResult> score_loglikelihood(const LogProbModel& model, const std::vector<LoglikRequest>& requests,
                                               int64_t batch_size, const std::string& progress_label) {
   LMSHRINK_CHECK(batch_size > 0, "--batch-size must be positive, got ", batch_size);
-  for (size_t i = 0; i < requests.size(); ++i) check_request(requests[i], model.max_length(), i);
+  for (size_t i = 0; i < requests.size(); ++i) check_request(requests[i], i);
   std::vector<Row> rows = distinct_rows(requests, model.max_length());
   std::vector<LoglikResult> results(requests.size());
   Progress progress(progress_label, static_cast<int64_t>(requests.size()), progress_quiet());

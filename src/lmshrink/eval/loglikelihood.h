@@ -17,12 +17,14 @@ namespace lmshrink {
 
 struct LoglikRequest {
   std::vector<int32_t> context;       // at least one token (an empty context gets the prefix token)
-  std::vector<int32_t> continuation;  // at least one token, at most max_length
+  std::vector<int32_t> continuation;  // at least one token
 };
 
 struct LoglikResult {
-  double logprob = 0.0;  // sum of log P(continuation token | everything before it)
-  bool greedy = false;   // every continuation token is the argmax of its prediction
+  double logprob = 0.0;    // sum of log P(continuation token | everything before it)
+  bool greedy = false;     // every continuation token is the argmax of its prediction
+  bool truncated = false;  // the continuation is longer than the context: only its last max_length tokens
+                           // are scored (lm-eval slices the same window; its first tokens get no prediction)
 };
 
 // progress_label names the progress bar (silent when progress is quiet).

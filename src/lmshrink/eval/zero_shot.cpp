@@ -95,6 +95,7 @@ TaskResult evaluate_task(const LogProbModel& model, const Tokenizer& tokenizer, 
   }
   TaskResult result = aggregate_task(task, items, per_item);
   result.requests = static_cast<int64_t>(requests.size());
+  for (const LoglikResult& r : scored) result.truncated += r.truncated;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -30,6 +30,7 @@ struct TaskResult {
   std::map<std::string, MetricValue> metrics;  // "acc", "acc_norm", "perplexity", "acc_subject_mean"
   std::map<std::string, MetricValue> groups;   // mmlu: acc per subject
   int64_t requests = 0;
+  int64_t truncated = 0;  // requests whose continuation was longer than the context (loglikelihood.h)
   double seconds = 0.0;
 };
 
