@@ -158,7 +158,8 @@ TEST(MasaTrainTest, CliTrainsSavesAndEvaluates) {
   std::string eval = lmshrink::testing::shared_path("models/stories260K/eval_tinystories_valid_6stories.txt");
   std::string corpus = lmshrink::testing::shared_path("models/stories260K/eval_tinystories_valid_6stories.txt");
   auto out = dir / "model";
-  auto r = lmshrink::testing::run_lmshrink("train --config " + quote(config) + " --corpus " + quote(corpus) + " -o " +
+  std::string tok = " --tokenizer " + quote(lmshrink::testing::stories_tok());
+  auto r = lmshrink::testing::run_lmshrink("train --config " + quote(config) + " --corpus " + quote(corpus) + tok + " -o " +
                                                quote(out.string()),
                                            "train_cli_ok");
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
@@ -173,12 +174,12 @@ TEST(MasaTrainTest, CliTrainsSavesAndEvaluates) {
   std::string small = lmshrink::testing::write_file("train_cli_small", "small.txt", "Once upon a time there was a cat.");
   lmshrink::testing::expect_bad_input(
       lmshrink::testing::run_lmshrink("train --config " + quote(config) + " --corpus " + quote(small) + " --valid " +
-                                          quote(eval) + " -o " + quote((dir / "small").string()),
+                                          quote(eval) + tok + " -o " + quote((dir / "small").string()),
                                       "train_cli_small"),
       "fewer than one");
   std::string bad = lmshrink::testing::write_file("train_cli_bad", "bad.json", R"({"attention": "masa-qkv", "num_layers": 2, "masa_atoms": 3})");
   lmshrink::testing::expect_bad_input(
-      lmshrink::testing::run_lmshrink("train --config " + quote(bad) + " --corpus " + quote(corpus) + " -o " +
+      lmshrink::testing::run_lmshrink("train --config " + quote(bad) + " --corpus " + quote(corpus) + tok + " -o " +
                                           quote((dir / "bad").string()),
                                       "train_cli_bad"),
       "exceeds num_layers");
