@@ -57,6 +57,7 @@ TEST(MasaCliTest, BadInputIsOneLineAndExitCode2) {
   expect_bad_input(run_lmshrink(masa_args(dir / "d", "--ratio 0.3 --targets mlp"), "masa_bad_d"), "attention");
   expect_bad_input(run_lmshrink(masa_args(dir / "e", "--ratio 0.3 --masa-groups 3"), "masa_bad_e"), "--masa-groups 3");
   expect_bad_input(run_lmshrink(masa_args(dir / "f", "--ratio 0.3 --masa-atoms 2"), "masa_bad_f"), "replaces --ratio");
+  expect_bad_input(run_lmshrink(masa_args(dir / "g", "--ratio 0.3 --groups 2"), "masa_bad_g"), "--masa-groups");
   EXPECT_FALSE(fs::exists(dir / "a"));
 }
 

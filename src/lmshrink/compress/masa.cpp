@@ -181,6 +181,8 @@ void check_masa_options(const Transformer& model, const CompressOptions& options
   check_masa_shapes(model, options.targets);
   LMSHRINK_CHECK(options.mode == "one-shot", "--method masa uses one-shot statistics; use --mode one-shot");
   LMSHRINK_CHECK(options.alloc == "uniform", "--alloc: masa sizes every group by --ratio (uniform)");
+  LMSHRINK_CHECK(options.groups == 1, "--groups applies to cospadi and compot; masa groups layers with --masa-groups");
+  LMSHRINK_CHECK(options.quantize_bits == 0, "--quantize: masa atoms are not quantized by this version");
   LMSHRINK_CHECK(options.masa_atoms >= 0, "--masa-atoms: expected S >= 1, got ", options.masa_atoms);
   LMSHRINK_CHECK((options.ratio > 0) != (options.masa_atoms > 0), "--method masa: give exactly one of --ratio and --masa-atoms");
   LMSHRINK_CHECK(options.masa_atoms == 0 || options.masa_residual_rank != "auto",
