@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct CompressArgs {
-  std::string model, tokenizer, out, method, targets = "all";
+  std::string model, tokenizer, out, method, targets;  // targets: all, or attn for masa
   std::string mode = "one-shot", device = "cpu", json, quantize = "none", alloc, profile, rates, ks;
   double ratio = 0.0, asvd_alpha = 0.5, budget_bytes = 0.0;
   bool force = false, no_error_cap = false;
@@ -42,7 +42,7 @@ CompressOptions compress_options(const CompressArgs& args) {
   CompressOptions options = args.dict;
   options.method = args.method;
   options.ratio = args.ratio;
-  options.targets = parse_targets(args.targets);
+  options.targets = parse_targets(!args.targets.empty() ? args.targets : args.method == "masa" ? "attn" : "all");
   options.mode = args.mode;
   options.asvd_alpha = args.asvd_alpha;
   options.batch_size = args.calib.batch_size;
@@ -138,6 +138,12 @@ void print_summary(const nlohmann::json& record) {
     std::printf("calibration: %s, stats cache %s\n", record["calibration"]["protocol"].get<std::string>().c_str(),
                 record["calibration"]["stats_cache"].get<std::string>().c_str());
   }
+  if (!record["masa"].is_null()) {
+    std::printf("masa: the ratio refers to the %zu attention projections compressed (%lld -> %lld params); the whole model "
+                "keeps %.4f of its parameters\n", record["layers"].size(), linears["params_before"].get<long long>(),
+                linears["params_after"].get<long long>(),
+                1.0 - whole["ratio"].get<double>());
+  }
   if (!record["rocket"].is_null()) {
     const auto& rocket = record["rocket"];
     std::printf("rocket %s: allocated ratio %.4f, alpha_min %.2f (-1: uncapped), profile %.2f s (%s)\n",
@@ -167,12 +173,28 @@ nlohmann::json rocket_settings(const CompressOptions& o, const CompressResult& r
           {"profile", profile.empty() ? "computed (saved as rocket_profile.json)" : profile}};
 }
 
+// MASA's settings and groups; its ratio refers to the targeted attention projections, not the whole model.
+nlohmann::json masa_settings(const CompressOptions& o, const CompressResult& result) {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const MasaGroupRecord& g : result.masa_groups) {
+    groups.push_back({{"projection", g.projection}, {"layers", {g.first, g.last}}, {"atoms", g.atoms},
+                      {"residual_rank", g.residual_rank}, {"energy", g.energy}, {"pca_discarded", g.discarded},
+                      {"pca_relative_error", g.energy > 0 ? g.discarded / g.energy : 0.0}});
+  }
+  return {{"ratio_refers_to", "the targeted attention projections (q, k, v, o) of all layers; see whole_model for the "
+                              "whole model"},
+          {"atoms_flag", o.masa_atoms}, {"groups_spec", o.masa_groups}, {"residual_rank_spec", o.masa_residual_rank},
+          {"mix", o.masa_mix}, {"groups", groups}, {"logit_lens_drift", result.masa_drift}};
+}
+
 void run_compress(const CompressArgs& args) {
   Clock::time_point total_start = Clock::now();
   check_device(args.device);
   CompressOptions options = compress_options(args);
   LoadedModel loaded = load_model(args.model);
-  LMSHRINK_CHECK((options.ratio > 0) != (args.budget_bytes > 0), "give exactly one of --ratio and --budget-bytes");
+  bool masa_atoms = options.method == "masa" && options.masa_atoms > 0;
+  LMSHRINK_CHECK(masa_atoms || (options.ratio > 0) != (args.budget_bytes > 0), "give exactly one of --ratio and --budget-bytes");
+  LMSHRINK_CHECK(!masa_atoms || (options.ratio == 0 && args.budget_bytes == 0), "--masa-atoms replaces --ratio and --budget-bytes");
   if (args.budget_bytes > 0) options.ratio = ratio_for_budget_bytes(*loaded.model, options.targets, args.budget_bytes);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
@@ -181,7 +203,7 @@ void run_compress(const CompressArgs& args) {
   double load_seconds = seconds_since(total_start);
 
   Calibration calib;
-  bool calibrate = method_needs_calibration(options.method);
+  bool calibrate = method_needs_calibration(options.method) && (options.method != "masa" || masa_needs_calibration(options));
   if (calibrate) calib = prepare_calibration(args.calib, loaded, *tokenizer, options.mode == "one-shot");
   std::vector<MatrixProfile> saved_profile;
   if (!args.profile.empty()) {
@@ -205,6 +227,7 @@ void run_compress(const CompressArgs& args) {
                          {"targets", options.targets}, {"calibration", calibration}, {"source", loaded.path}};
   if (method_is_dictionary(options.method)) info["dictionary"] = dictionary_settings(options);
   if (options.method == "rocket") info["rocket"] = rocket_settings(options, result, args.profile);
+  if (options.method == "masa") info["masa"] = masa_settings(options, result);
   write_hf_model(*loaded.model, out.staging_path(), info);
   if (options.method == "rocket") {
     write_json_file((fs::path(out.staging_path()) / "rocket_profile.json").string(),
@@ -225,6 +248,7 @@ void run_compress(const CompressArgs& args) {
       {"accounting", accounting_record(t, options.accounting)},
       {"dictionary", method_is_dictionary(options.method) ? dictionary_settings(options) : nlohmann::json()},
       {"rocket", options.method == "rocket" ? rocket_settings(options, result, args.profile) : nlohmann::json()},
+      {"masa", options.method == "masa" ? masa_settings(options, result) : nlohmann::json()},
       {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
       {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", "float32"},
       {"synthetic_model", loaded.model->config().source_format == "synthetic"},
@@ -244,15 +268,15 @@ void run_compress(const CompressArgs& args) {
 Command add_compress(CLI::App& app) {
   auto a = std::make_shared<CompressArgs>();
   CLI::App* cmd =
-      app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm, cospadi, compot, rocket) and save the model");
+      app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm, cospadi, compot, rocket, masa) and save the model");
   cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened), cospadi "
-                                         "(K-SVD sparse dictionary), compot (orthogonal dictionary), rocket (knapsack + sparse factorization)")->required();
+                                         "(K-SVD sparse dictionary), compot (orthogonal dictionary), rocket (knapsack + sparse factorization), masa (shared attention atoms)")->required();
   cmd->add_option("--ratio", a->ratio, "fraction of the targeted matrices' parameters to remove, in (0, 1)");
   cmd->add_option("--budget-bytes", a->budget_bytes, "instead of --ratio: bytes for the targeted matrices, against "
                                                      "2 bytes per dense weight (bf16)");
-  cmd->add_option("--targets", a->targets, "all (default), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
+  cmd->add_option("--targets", a->targets, "all (default; attn for masa), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
   cmd->add_option("--mode", a->mode, "one-shot (statistics of the original model, default) or sequential "
                                      "(block l calibrated on the compressed blocks before it)");
   add_calibration_flags(*cmd, a->calib);
@@ -285,6 +309,13 @@ Command add_compress(CLI::App& app) {
   cmd->add_option("--refine-lr", d.refine_lr, "rocket: refinement learning rate (default 1e-3)");
   cmd->add_option("--importance-exponent", d.importance_exponent, "rocket: λ of |c| ν^λ (default 0.5)");
   cmd->add_option("--oversparsify", d.oversparsify, "rocket: β, the per-column over-sparsification (default 0.005)");
+  cmd->add_option("--masa-atoms", d.masa_atoms, "masa: atoms S per projection type and group, instead of --ratio (1 <= S <= L)")
+      ->check(CLI::Validator([](std::string& v) { return v == "0" ? std::string("S = 0 atoms keep nothing; need 1 <= S <= L") : std::string(); }, "S"));
+  cmd->add_option("--masa-groups", d.masa_groups, "masa: 1 (all layers share one bank, default), N groups of consecutive layers "
+                                                  "cut at the largest logit-lens KL drifts, or auto");
+  cmd->add_option("--masa-residual-rank", d.masa_residual_rank, "masa: 0 (default), the whitened residual rank of q/o (k/v "
+                                                                "scaled by kv/q size under GQA), or auto (fill the budget)");
+  cmd->add_option("--masa-mix", d.masa_mix, "masa: synthesize (W formed once at load, default) or runtime (mixed per forward)");
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--device", a->device, "cpu (default); cuda is not implemented yet");
   cmd->add_option("--json", a->json, "also write the run record here");

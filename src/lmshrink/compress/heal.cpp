@@ -36,9 +36,6 @@ double heal_learning_rate(const HealOptions& options, int64_t step, int64_t step
   return options.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
-namespace {
-
-// Next-token cross-entropy of a batch [b, seq], with gradients when enabled (no KV cache, full causal forward).
 at::Tensor next_token_loss(const Transformer& model, const at::Tensor& batch) {
   at::Tensor hidden = model.embed(batch);
   for (int64_t layer = 0; layer < model.config().num_layers; ++layer) hidden = model.block_forward(layer, hidden, 0, nullptr);
@@ -48,8 +45,6 @@ at::Tensor next_token_loss(const Transformer& model, const at::Tensor& batch) {
   at::Tensor targets = batch.narrow(1, 1, batch.size(1) - 1).reshape({-1});
   return torch::nn::functional::cross_entropy(predicted, targets);
 }
-
-}  // namespace
 
 double mean_next_token_loss(const Transformer& model, const at::Tensor& windows, int64_t batch_size) {
   torch::NoGradGuard no_grad;

@@ -384,13 +384,14 @@ void check_dictionary_options(const Transformer& model, const CompressOptions& o
 
 void check_compress_options(const Transformer& model, const CompressOptions& options) {
   LMSHRINK_CHECK(options.method == "svd" || options.method == "asvd" || options.method == "svd-llm" ||
-                     method_is_dictionary(options.method) || options.method == "rocket",
-                 "--method: unknown method '", options.method, "' (supported: svd, asvd, svd-llm, cospadi, compot, rocket)");
+                     method_is_dictionary(options.method) || options.method == "rocket" || options.method == "masa",
+                 "--method: unknown method '", options.method, "' (supported: svd, asvd, svd-llm, cospadi, compot, rocket, masa)");
   LMSHRINK_CHECK(options.mode == "one-shot" || options.mode == "sequential", "--mode: unknown mode '", options.mode,
                  "' (one-shot or sequential)");
   LMSHRINK_CHECK(!options.targets.empty(), "--targets: no projection selected");
   LMSHRINK_CHECK(options.batch_size > 0, "calibration batch size must be positive");
   LMSHRINK_CHECK(options.asvd_alpha > 0.0, "--asvd-alpha must be positive, got ", options.asvd_alpha);
+  if (options.method == "masa") return check_masa_options(model, options);
   check_dictionary_options(model, options);
   if (options.method == "rocket") return;  // sizes come from the profile
   if (options.alloc == "dynamic") {  // the plan itself needs every matrix's spectrum: compress_model makes it
@@ -450,6 +451,10 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
                  "cached statistics cover ", cached_stats ? cached_stats->size() : 0, " blocks, the model has ", num_layers);
   LMSHRINK_CHECK(!cached_stats || options.mode == "one-shot", "cached statistics are one-shot; --mode sequential recalibrates");
   CompressResult result;
+  if (options.method == "masa") {  // all layers of a group at once, not block by block
+    compress_masa(model, calib_tokens, options, cached_stats, result);
+    return result;
+  }
   Plan plan;
   if (options.method == "rocket") {  // profile (unless given) and allocate before compressing anything
     Clock::time_point start = Clock::now();

@@ -6,7 +6,8 @@
 // (§4, compot.h) give DictSparse layers sized by dict_size.h, per layer or (cospadi --groups N) with one
 // dictionary per N consecutive layers, and compot's rates optionally allocated per matrix (allocation.h); rocket
 // (§3, rocket.h) profiles every matrix (rocket_profile.h), chooses a (rate, ks) per matrix (rocket_alloc.h) and gives
-// DictSparse layers, or LowRank ones where ks = 1.
+// DictSparse layers, or LowRank ones where ks = 1; masa (§5, masa.h) replaces the attention projections of each
+// layer group by SharedAtoms layers (one atom bank per projection type and group).
 // Modes (streaming.h): one-shot, statistics of the original model; sequential, block l calibrated on
 // the outputs of the already-compressed blocks 0..l−1.
 #pragma once
@@ -18,13 +19,14 @@
 
 #include "lmshrink/calib/gram.h"
 #include "lmshrink/compress/dict_size.h"
+#include "lmshrink/compress/masa.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
 
 struct CompressOptions {
-  std::string method;                // "svd", "asvd", "svd-llm", "cospadi", "compot" or "rocket"
+  std::string method;                // "svd", "asvd", "svd-llm", "cospadi", "compot", "rocket" or "masa"
   double ratio = 0.0;                // fraction of the targeted parameters removed, in (0, 1)
   std::vector<std::string> targets;  // projections: "q_proj", ..., "down_proj" (parse_targets)
   std::string mode = "one-shot";     // "one-shot" or "sequential"
@@ -50,6 +52,11 @@ struct CompressOptions {
   int64_t precision = 50000;
   int64_t refine_steps = 0;
   double refine_lr = 1e-3;
+  // MASA (masa.h): attention projections only; --ratio is the fraction of the targeted attention weights removed.
+  int64_t masa_atoms = 0;                // S per projection type and group instead of --ratio (0: from --ratio)
+  std::string masa_groups = "1";         // "1" (all layers share), N groups, or "auto" (logit-lens KL drift)
+  std::string masa_residual_rank = "0";  // "0", the q/o residual rank (k/v scaled down under GQA), or "auto"
+  std::string masa_mix = "synthesize";   // how the saved model runs: "synthesize" (W formed at load) or "runtime"
 };
 
 struct CompressedLayer {
@@ -80,6 +87,9 @@ struct CompressResult {
   double profile_seconds = 0.0;
   double alpha_min = -1.0;             // the knapsack's error cap (−1: uncapped or uniform)
   double allocated_ratio = 0.0;        // removed fraction of the chosen options, in accounted words
+  // masa: every (projection, group) and the logit-lens drifts KL(p_l ‖ p_{l+1}) (empty without grouping).
+  std::vector<MasaGroupRecord> masa_groups;
+  std::vector<double> masa_drift;
 };
 
 const std::vector<std::string>& all_projections();  // the 7 block projections, in block order

@@ -3,6 +3,7 @@
 
 #include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/model/low_rank.h"
+#include "lmshrink/model/shared_atoms.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -49,6 +50,48 @@ void store_dict_sparse(StoredLinear& stored, const std::string& name, const Dict
   } else {
     stored.tensors.emplace_back(name + ".rows", stored_rows(layer.rows(), layer.atoms()));
   }
+}
+
+void store_shared_atoms(StoredLinear& stored, const std::string& name, const SharedAtomsLinear& layer) {
+  const AtomBank& bank = *layer.bank();
+  LMSHRINK_CHECK(layer.owns_bank() || !bank.owner.empty(), name, ": shared atoms without the name of the layer storing them");
+  stored.entry = {{"format", "sharedatoms"}, {"in_features", layer.in_features()}, {"out_features", layer.out_features()},
+                  {"atoms", bank.num_atoms()}, {"bank", layer.owns_bank() ? "own" : bank.owner},
+                  {"group_layers", bank.num_layers()}, {"group_index", layer.index()},
+                  {"residual_rank", layer.residual_rank()}, {"mix", atom_mix_name(layer.mix())},
+                  {"params", layer.params().values}};
+  if (layer.owns_bank()) {
+    stored.tensors.emplace_back(name + ".atoms", bank.atoms.detach().to(torch::kFloat32).contiguous());
+    stored.tensors.emplace_back(name + ".coefficients", bank.coefficients.detach().to(torch::kFloat32).contiguous());
+  }
+  if (layer.residual_rank() > 0) {
+    stored.tensors.emplace_back(name + ".residual_a", layer.residual_a().detach().to(torch::kFloat32));
+    stored.tensors.emplace_back(name + ".residual_b", layer.residual_b().detach().to(torch::kFloat32));
+  }
+}
+
+std::unique_ptr<Linear> restore_shared_atoms(const std::string& name, const nlohmann::json& entry, int64_t out, int64_t in,
+                                             at::Tensor bias, const TensorSource& fetch) {
+  int64_t atoms = entry_int(entry, name, "atoms"), layers = entry_int(entry, name, "group_layers");
+  LMSHRINK_CHECK(entry.contains("group_index") && entry["group_index"].is_number_integer() &&
+                     entry["group_index"].get<int64_t>() >= 0 && entry["group_index"].get<int64_t>() < layers,
+                 "compression entry ", name, ": \"group_index\" must be an integer in [0, ", layers, ")");
+  int64_t index = entry["group_index"].get<int64_t>();
+  int64_t rank = entry.value("residual_rank", int64_t{0});
+  LMSHRINK_CHECK(rank >= 0, "compression entry ", name, ": \"residual_rank\" must be >= 0");
+  std::string owner = entry.value("bank", "own");
+  LMSHRINK_CHECK((owner == "own") == (index == 0), "compression entry ", name,
+                 ": the group's first layer (group_index 0) and only it stores the bank (\"bank\": \"own\")");
+  auto bank = std::make_shared<AtomBank>();
+  bank->owner = owner == "own" ? name : owner;
+  bank->atoms = fetch(bank->owner + ".atoms", {atoms, out, in}, torch::kFloat32);
+  bank->coefficients = fetch(bank->owner + ".coefficients", {layers, atoms}, torch::kFloat32);
+  at::Tensor a, b;
+  if (rank > 0) {
+    a = fetch(name + ".residual_a", {in, rank}, torch::kFloat32);
+    b = fetch(name + ".residual_b", {rank, out}, torch::kFloat32);
+  }
+  return std::make_unique<SharedAtomsLinear>(bank, index, parse_atom_mix(entry.value("mix", "synthesize")), a, b, bias);
 }
 
 // A factor of `shape` under `prefix`, float32 or quantized as the entry says.
@@ -105,6 +148,8 @@ StoredLinear store_linear(const std::string& name, const Linear& linear) {
     stored.tensors.emplace_back(name + ".b", low_rank->b().to(torch::kFloat32));
   } else if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&linear)) {
     store_dict_sparse(stored, name, *dict);
+  } else if (const auto* shared = dynamic_cast<const SharedAtomsLinear*>(&linear)) {
+    store_shared_atoms(stored, name, *shared);
   } else {
     fail(name, ": no checkpoint storage for Linear format ", linear.format());
   }
@@ -129,7 +174,8 @@ std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::
     return std::make_unique<LowRankLinear>(a, b, bias);
   }
   if (format == "dictsparse") return restore_dict_sparse(name, entry, out, in, bias, fetch);
-  fail("compression entry ", name, ": unknown format \"", format, "\" (this lmshrink reads: lowrank, dictsparse)");
+  if (format == "sharedatoms") return restore_shared_atoms(name, entry, out, in, bias, fetch);
+  fail("compression entry ", name, ": unknown format \"", format, "\" (this lmshrink reads: lowrank, dictsparse, sharedatoms)");
 }
 
 std::unique_ptr<Linear> densified(const Linear& linear) {

@@ -9,7 +9,11 @@
 // "dictionary": "own" or the name of the group layer that stores it, "quantization": {"bits", "group_size"}
 // (absent when float32)} with tensors "<name>.dictionary" [in, k] (own only), "<name>.values" [s, out], and
 // "<name>.mask" uint8 [out, ceil(k/8)] or "<name>.rows" int16 [s, out] (uint16 bit pattern); a quantized
-// factor F is stored as "<name>.F_codes" uint8 (packed) and "<name>.F_scales" float16 instead.
+// factor F is stored as "<name>.F_codes" uint8 (packed) and "<name>.F_scales" float16 instead. SharedAtoms
+// (shared_atoms.h) has {"format": "sharedatoms", ..., "atoms": S, "bank": "own" or the name of the group's first layer,
+// "group_layers": L_g, "group_index": i, "residual_rank": r, "mix": "synthesize"|"runtime"} with tensors, on the
+// group's first layer only, "<name>.atoms" [S, out, in] and "<name>.coefficients" [L_g, S], and per layer (r > 0)
+// "<name>.residual_a" [in, r] and "<name>.residual_b" [r, out].
 // Loading checks the entry against the model config and every tensor against the entry's shapes.
 #pragma once
 #include <functional>
