@@ -52,6 +52,9 @@ TaskData read_lambada(const std::string& path);
 TaskData read_hellaswag(const std::string& path);
 TaskData read_mmlu(const std::string& data_dir, int num_fewshot);
 
+// The bytes of a task file; throws lmshrink::Error naming it when it cannot be opened.
+std::string read_task_file(const std::string& path);
+
 // Splits CSV text (RFC 4180: quoted fields, "" escapes, newlines inside quotes) into rows of fields.
 // where names the file in errors; row_lines (optional) receives the line number each row starts on.
 std::vector<std::vector<std::string>> parse_csv(const std::string& text, const std::string& where,

@@ -4,7 +4,6 @@
 // prompt: context -> " " + ending; acc_norm is the usual headline metric.
 #include <bzlib.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "lmshrink/eval/task.h"
@@ -15,9 +14,7 @@ namespace lmshrink {
 namespace {
 
 std::string read_bzip2(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LMSHRINK_CHECK(in.good(), path, ": cannot open (is ../shared/data beside the checkout, or --data right?)");
-  std::string packed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string packed = read_task_file(path);
   bz_stream stream{};
   LMSHRINK_CHECK(BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK, path, ": bzip2 init failed");
   stream.next_in = packed.data();

@@ -6,8 +6,6 @@
 // mmlu/dev/<subject>_dev.csv, CSV with the header question,choice0..choice3,answer.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "lmshrink/eval/task.h"
 #include "lmshrink/util/error.h"
@@ -22,17 +20,9 @@ struct MmluRow {
   int answer = 0;
 };
 
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LMSHRINK_CHECK(in.good(), path, ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 std::vector<MmluRow> read_rows(const std::string& path) {
   std::vector<int64_t> lines;
-  std::vector<std::vector<std::string>> rows = parse_csv(read_whole(path), path, &lines);
+  std::vector<std::vector<std::string>> rows = parse_csv(read_task_file(path), path, &lines);
   LMSHRINK_CHECK(!rows.empty() && rows[0].size() == 6 && rows[0][0] == "question", path,
                  ": expected the header question,choice0,choice1,choice2,choice3,answer");
   std::vector<MmluRow> out;

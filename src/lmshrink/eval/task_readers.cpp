@@ -9,7 +9,6 @@
 //   winogrande  partial scoring: contexts "{sentence up to the blank}{option}", continuation " " + rest
 //   lambada     "{context}" -> " " + last word; greedy accuracy and target perplexity
 #include <cctype>
-#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -23,17 +22,9 @@ namespace {
 
 using RecordFn = std::function<void(const nlohmann::json& record, const std::string& where)>;
 
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LMSHRINK_CHECK(in.good(), path, ": cannot open (is ../shared/data beside the checkout, or --data right?)");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // Calls fn for every non-blank line parsed as a JSON object; where = "path:line".
 void for_each_jsonl(const std::string& path, const RecordFn& fn) {
-  std::istringstream lines(read_whole(path));
+  std::istringstream lines(read_task_file(path));
   std::string line;
   for (int64_t number = 1; std::getline(lines, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -123,7 +114,7 @@ TaskData read_piqa(const std::string& data_dir) {
     task.items.push_back({{"Question: " + field(record, "goal", where) + "\nAnswer:"},
                           {field(record, "sol1", where), field(record, "sol2", where)}, 0, ""});
   });
-  std::istringstream labels(read_whole(labels_path));
+  std::istringstream labels(read_task_file(labels_path));
   std::string line;
   size_t index = 0;
   for (int64_t number = 1; std::getline(labels, line); ++number) {

@@ -1,5 +1,7 @@
 // The task names and where each one's file lives under the data folder (task.h).
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "lmshrink/eval/task.h"
 #include "lmshrink/util/error.h"
@@ -35,6 +37,14 @@ TaskData read_task(const std::string& name, const std::filesystem::path& dir, in
 }
 
 }  // namespace
+
+std::string read_task_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  LMSHRINK_CHECK(in.good(), path, ": cannot open (is ../shared/data beside the checkout, or --data right?)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 TaskData load_task(const std::string& name, const std::string& data_dir, int num_fewshot) {
   LMSHRINK_CHECK(num_fewshot >= 0, "--num-fewshot must be >= 0, got ", num_fewshot);
