@@ -49,6 +49,7 @@ void print_task(const TaskResult& r) {
     std::printf("  %s %.4f +/- %.4f", metric.c_str(), value.value, value.stderr_value);
   std::printf("  (n %lld, %lld requests, %lld truncated, %.1f s)\n", static_cast<long long>(r.metrics.at("acc").n),
               static_cast<long long>(r.requests), static_cast<long long>(r.truncated), r.seconds);
+  std::fflush(stdout);  // one line per task as it finishes, also when stdout is a file
 }
 
 nlohmann::json run_tasks(const EvalArgs& args, const LogProbModel& model, const Tokenizer& tokenizer) {
