@@ -6,6 +6,7 @@
 
 #include <sstream>
 
+#include "lmshrink/tokenizer/utf8.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -114,11 +115,8 @@ int64_t count_words(const std::string& document) {
   int64_t runs = 0;
   bool in_space = false;
   for (size_t i = 0; i < document.size();) {
-    unsigned char lead = static_cast<unsigned char>(document[i]);
-    int length = lead < 0x80 ? 1 : lead >> 5 == 0x6 ? 2 : lead >> 4 == 0xe ? 3 : lead >> 3 == 0x1e ? 4 : 1;
-    uint32_t cp = length == 1 ? lead : lead & (0x7f >> length);
-    for (int k = 1; k < length && i + k < document.size(); ++k) cp = (cp << 6) | (document[i + k] & 0x3f);
-    bool space = python_space(cp);
+    size_t length = utf8::char_length_at(document, i);
+    bool space = python_space(utf8::decode_code_point(document, i, length));
     if (space && !in_space) ++runs;
     in_space = space;
     i += length;
