@@ -23,6 +23,7 @@ Command add_heal(CLI::App& app);
 Command add_prune(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_train(CLI::App& app);
+Command add_bench(CLI::App& app);
 
 // Writes a JSON record atomically (temp file in the same folder, then rename).
 void write_json_file(const std::string& path, const nlohmann::json& record);

@@ -69,6 +69,7 @@ class Transformer {
   const std::vector<TransformerBlock>& blocks() const { return blocks_; }
   std::vector<TransformerBlock>& mutable_blocks() { return blocks_; }  // for compression: swap Linears
   const Linear& lm_head() const { return *lm_head_; }
+  std::unique_ptr<Linear>& mutable_lm_head() { return lm_head_; }  // for inference kernels: swap the classifier
   bool lm_head_tied() const { return lm_head_tied_; }
   std::vector<NamedLinear> named_linears() const;  // every block projection and lm_head
 

@@ -1,0 +1,82 @@
+// Fast-inference preparation of a model (see inference_prepare.h).
+#include "lmshrink/runtime/inference_prepare.h"
+
+#include "lmshrink/model/dict_sparse.h"
+#include "lmshrink/model/low_rank.h"
+#include "lmshrink/model/shared_atoms.h"
+#include "lmshrink/util/error.h"
+
+namespace lmshrink {
+
+namespace {
+
+std::shared_ptr<const PackedMatrix> packed_dictionary(const DictSparseLinear& layer, WeightStorage storage,
+                                                      DictionaryCache& dictionaries) {
+  const at::Tensor& dictionary = layer.dictionary().value;  // [in, k]
+  auto found = dictionaries.find(dictionary.data_ptr());
+  if (found != dictionaries.end() && found->second->storage() == storage && found->second->rows() == layer.atoms()) {
+    return found->second;
+  }
+  auto packed = std::make_shared<const PackedMatrix>(dictionary.t(), storage);
+  dictionaries[dictionary.data_ptr()] = packed;
+  return packed;
+}
+
+std::vector<std::unique_ptr<Linear>*> block_slots(TransformerBlock& block) {
+  return {&block.q_proj, &block.k_proj, &block.v_proj, &block.o_proj, &block.gate_proj, &block.up_proj, &block.down_proj};
+}
+
+}  // namespace
+
+std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage storage, DictionaryCache& dictionaries) {
+  if (const auto* low_rank = dynamic_cast<const LowRankLinear*>(&layer)) {
+    return std::make_unique<FastLowRankLinear>(low_rank->a(), low_rank->b(), low_rank->bias(), storage);
+  }
+  if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&layer)) {
+    SparseColumns coefficients(dict->rows(), dict->values().value, dict->atoms(), storage);
+    return std::make_unique<FastDictSparseLinear>(packed_dictionary(*dict, storage, dictionaries), std::move(coefficients),
+                                                  dict->bias());
+  }
+  if (const auto* dense = dynamic_cast<const DenseLinear*>(&layer)) {
+    return std::make_unique<FastDenseLinear>(dense->weight(), dense->bias(), storage);
+  }
+  if (dynamic_cast<const KernelLinear*>(&layer)) fail("prepare for inference: the model is already prepared");
+  return std::make_unique<FastDenseLinear>(layer.dense(), layer.bias(), storage);  // SharedAtoms and the rest
+}
+
+int64_t prepare_for_inference(Transformer& model, WeightStorage storage) {
+  torch::NoGradGuard no_grad;
+  DictionaryCache dictionaries;
+  int64_t replaced = 0;
+  for (TransformerBlock& block : model.mutable_blocks()) {
+    for (std::unique_ptr<Linear>* slot : block_slots(block)) {
+      *slot = kernel_linear(**slot, storage, dictionaries);
+      ++replaced;
+    }
+  }
+  std::unique_ptr<Linear>& head = model.mutable_lm_head();
+  head = kernel_linear(*head, storage, dictionaries);
+  return replaced + 1;
+}
+
+int64_t linear_bytes_per_token(const Linear& layer) {
+  int64_t bias_bytes = layer.bias().defined() ? layer.bias().numel() * layer.bias().element_size() : 0;
+  if (const auto* kernel = dynamic_cast<const KernelLinear*>(&layer)) return kernel->bytes_read_per_token();
+  if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&layer)) {
+    const at::Tensor& values = dict->values().value;
+    return dict->dictionary().value.numel() * dict->dictionary().value.element_size() +
+           values.numel() * values.element_size() + dict->rows().numel() * dict->rows().element_size() + bias_bytes;
+  }
+  if (const auto* atoms = dynamic_cast<const SharedAtomsLinear*>(&layer)) {
+    return atoms->in_features() * atoms->out_features() * static_cast<int64_t>(sizeof(float)) + bias_bytes;
+  }
+  return layer.params().bytes;  // dense and low-rank: every stored tensor
+}
+
+int64_t model_weight_bytes_per_token(const Transformer& model) {
+  int64_t bytes = model.embed_tokens().size(1) * model.embed_tokens().element_size();
+  for (const NamedLinear& named : model.named_linears()) bytes += linear_bytes_per_token(*named.linear);
+  return bytes;
+}
+
+}  // namespace lmshrink

@@ -1,0 +1,30 @@
+// Turns a loaded or compressed model into its fast-inference form (issue 11): every block projection and lm_head is
+// replaced by the kernel layer of its format (fast_linear.h) in float32 or bfloat16 storage, and the source layer is
+// freed. SharedAtoms (MASA) layers are synthesised into dense kernels once, here; LowRank and DictSparse keep their
+// factors; any other layer becomes a dense kernel of its dense() weight. The token embedding stays float32.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+
+#include "lmshrink/model/transformer.h"
+#include "lmshrink/runtime/fast_linear.h"
+
+namespace lmshrink {
+
+// Packed dictionaries by the address of their source tensor, so a CoSpaDi group's layers share one.
+using DictionaryCache = std::map<const void*, std::shared_ptr<const PackedMatrix>>;
+
+std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage storage, DictionaryCache& dictionaries);
+
+// Replaces the model's projections and lm_head by kernel layers; returns how many layers it replaced.
+int64_t prepare_for_inference(Transformer& model, WeightStorage storage);
+
+// Bytes of weights one decoded token reads in a layer: a kernel layer's packed bytes; for the libtorch reference
+// layers, the tensors their forward() reads (a DictSparse layer's int64 rows, a SharedAtoms layer's synthesised
+// float32 weight).
+int64_t linear_bytes_per_token(const Linear& layer);
+// Every projection, lm_head, and one float32 embedding row.
+int64_t model_weight_bytes_per_token(const Transformer& model);
+
+}  // namespace lmshrink

@@ -1,0 +1,38 @@
+// SparseColumns: the column-sparse coefficient matrix S [k, out] of a DictSparse layer (ALGORITHMS.md §2, §8.7),
+// laid out for the gather-multiply y[t, j] = Σ_i z[t, index[j, i]] · value[j, i], z = x D [tokens, k]:
+// column j's s values, then its s indices, each contiguous, so a thread walks its columns with sequential reads
+// (issue 11). Indices are uint16 when k < 65536, else uint32; values float32 or bfloat16 (accumulated in float32).
+//   tokens <= kSmallBatch (decode): per column, s gathered products of z (AVX2 gathers when the CPU has them);
+//   more tokens (prefill): z is transposed to [k, tokens] and each column accumulates s scaled rows of it, in tiles
+//     of 64 tokens that stay in registers.
+// Both are threaded over output columns; each output is summed by one thread in a fixed order, so the thread count
+// never changes the result.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include "lmshrink/runtime/packed_matrix.h"
+
+namespace lmshrink {
+
+class SparseColumns {
+ public:
+  SparseColumns() = default;
+  // rows_s_out: int64 [s, out] in [0, atoms); values_s_out: floating [s, out]. Throws on other shapes or indices.
+  SparseColumns(const at::Tensor& rows_s_out, const at::Tensor& values_s_out, int64_t atoms, WeightStorage storage);
+  int64_t atoms() const { return atoms_; }
+  int64_t columns() const { return values_.size(0); }
+  int64_t nonzeros() const { return values_.size(1); }  // s per column
+  int index_bits() const { return indices_.scalar_type() == torch::kShort ? 16 : 32; }
+  WeightStorage storage() const { return storage_; }
+  int64_t bytes() const;                                   // values + indices as stored
+  at::Tensor multiply(const at::Tensor& z_tokens_k) const;  // float32 contiguous [tokens, k] -> [tokens, out]
+  at::Tensor dense() const;                                 // S as float32 [k, out]
+
+ private:
+  int64_t atoms_ = 0;
+  at::Tensor values_;   // float32 or bfloat16 [out, s]
+  at::Tensor indices_;  // int16 (read as uint16) or int32 (read as uint32) [out, s]
+  WeightStorage storage_ = WeightStorage::kFloat32;
+};
+
+}  // namespace lmshrink
