@@ -2,10 +2,11 @@
 // ceiling (issue 11). MODEL is a checkpoint path, or synthetic:llama-3.2-1b / synthetic:tiny; a synthetic model can
 // take any method's compressed format at a ratio (--format, --ratio; synthetic_formats.h).
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/commands.h"
 #include "lmshrink/io/model_loader.h"
-#include "lmshrink/model/synthetic_formats.h"
+#include "lmshrink/runtime/synthetic_formats.h"
 #include "lmshrink/runtime/inference_prepare.h"
 #include "lmshrink/runtime/memory_bandwidth.h"
 #include "lmshrink/runtime/throughput.h"
@@ -20,6 +21,7 @@ struct BenchArgs {
   double ratio = 0.0;
   int threads = 0;
   int64_t bandwidth_mib = 512;
+  bool portable = false;
   uint64_t seed = 2024;
   ThroughputOptions throughput;
 };
@@ -27,9 +29,9 @@ struct BenchArgs {
 std::unique_ptr<Transformer> bench_model(const BenchArgs& args, std::string& path) {
   if (is_synthetic_spec(args.model)) {
     path = args.model;
-    auto model = make_synthetic_from_spec(args.model, args.seed);
-    apply_synthetic_format(*model, args.format, args.ratio, args.seed + 1);
-    return model;
+    std::optional<WeightStorage> kernels;  // fast: pack each projection as it is built
+    if (args.kernels == "fast") kernels = parse_weight_storage(args.weights);
+    return make_synthetic_from_spec(args.model, args.seed, args.format, args.ratio, kernels);
   }
   LMSHRINK_CHECK(args.format == "dense", "--format ", args.format,
                  " builds random layers and applies only to synthetic:... models; bench a compressed checkpoint by its path");
@@ -45,6 +47,7 @@ nlohmann::json bench_record(const BenchArgs& args, const std::string& path, cons
   return {{"command", "bench"}, {"model", path}, {"synthetic_model", model.config().source_format == "synthetic"},
           {"format", args.format}, {"ratio", args.ratio}, {"weights", args.weights}, {"kernels", args.kernels},
           {"isa", use_avx2_kernels() ? "avx2+fma" : "portable"}, {"device", "cpu"}, {"threads", at::get_num_threads()},
+          {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
           {"prompt_tokens", args.throughput.prompt_tokens}, {"gen_tokens", args.throughput.gen_tokens},
           {"repeats", args.throughput.repeats}, {"prefill_seconds", r.prefill_seconds},
           {"prefill_tokens_per_second", r.prefill_tokens_per_second}, {"time_to_first_token_seconds", r.first_token_seconds},
@@ -76,6 +79,7 @@ void print_summary(const nlohmann::json& j) {
 
 void run_bench(const BenchArgs& args) {
   if (args.threads > 0) torch::set_num_threads(args.threads);
+  force_portable_kernels(args.portable);
   LMSHRINK_CHECK(args.kernels == "fast" || args.kernels == "reference", "--kernels must be fast or reference, got '",
                  args.kernels, "'");
   WeightStorage storage = parse_weight_storage(args.weights);
@@ -112,6 +116,7 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--weights", args->weights, "weight storage of the kernels: fp32 or bf16")->default_val("fp32");
   cmd->add_option("--kernels", args->kernels, "fast (lmshrink's kernels) or reference (the libtorch layers)")
       ->default_val("fast");
+  cmd->add_flag("--portable-kernels", args->portable, "use the portable C++ kernels even where AVX2+FMA ones would run");
   cmd->add_option("--format", args->format,
                   "synthetic models only: replace the projections with random layers in this method's format and sizes: "
                   "dense, svd, asvd, svd-llm, cospadi, compot, rocket, masa")

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/runtime/generate.h"
+#include "lmshrink/runtime/inference_prepare.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -11,7 +12,7 @@ namespace lmshrink::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, tokenizer, prompt, json;
+  std::string model, tokenizer, prompt, json, kernels = "fast";
   int64_t max_tokens = 256;
   int64_t steps = 0;
   SamplingOptions sampling;
@@ -27,7 +28,10 @@ void print_piece(const std::string& piece) {  // run.c's safe_printf: skip unpri
 }
 
 void run_generate(const GenerateArgs& args) {
+  LMSHRINK_CHECK(args.kernels == "fast" || args.kernels == "reference", "--kernels must be fast or reference, got '",
+                 args.kernels, "'");
   LoadedModel loaded = load_model(args.model);
+  if (args.kernels == "fast") prepare_for_inference(*loaded.model, WeightStorage::kFloat32);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   std::vector<int32_t> prompt = tokenizer->encode(args.prompt, true, false);
   int64_t new_tokens = args.steps > 0 ? new_tokens_for_steps(args.steps, prompt.size()) : args.max_tokens;
@@ -65,6 +69,8 @@ Command add_generate(CLI::App& app) {
   cmd->add_option("--temperature", args->sampling.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
   cmd->add_option("--top-p", args->sampling.top_p, "nucleus sampling threshold in (0, 1); other values: plain sampling");
   cmd->add_option("--seed", args->sampling.seed, "sampling seed (non-zero)");
+  cmd->add_option("--kernels", args->kernels, "fast (lmshrink's CPU kernels, float32) or reference (the libtorch layers)")
+      ->default_val("fast");
   cmd->add_option("--json", args->json, "write a JSON record here");
   return [args] { run_generate(*args); };
 }

@@ -4,10 +4,12 @@
 // the same bits for any thread count; and the bytes per token are counted from the shapes.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "lmshrink/io/llama2c.h"
 #include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/model/low_rank.h"
-#include "lmshrink/model/synthetic_formats.h"
+#include "lmshrink/runtime/synthetic_formats.h"
 #include "lmshrink/runtime/generate.h"
 #include "lmshrink/runtime/inference_prepare.h"
 #include "lmshrink/util/error.h"
@@ -87,9 +89,9 @@ TEST(FastLinear, PreparedStoriesGivesTheReferenceLogitsAndGreedyTokens) {
   at::Tensor tokens = torch::randint(3, 512, {2, 40}, at::detail::createCPUGenerator(8), torch::kInt64);
   EXPECT_LT(relative_error(prepared->forward(tokens), reference->forward(tokens)), 1e-5);
   std::vector<int32_t> prompt = {1, 403, 407, 261};
-  auto want = lmshrink::generate(*reference, prompt, 60, {}).tokens;
-  EXPECT_EQ(lmshrink::generate(*prepared, prompt, 60, {}).tokens, want);
-  EXPECT_THROW(lmshrink::prepare_for_inference(*prepared, WeightStorage::kFloat32), lmshrink::Error);
+  auto want = lmshrink::generate(*reference, prompt, 252, {}).tokens;  // llama2.c's 256 steps
+  EXPECT_EQ(lmshrink::generate(*prepared, prompt, 252, {}).tokens, want);
+  EXPECT_EQ(lmshrink::prepare_for_inference(*prepared, WeightStorage::kFloat32), 0);  // already packed
 }
 
 TEST(FastLinear, EverySyntheticFormatPreparedGivesTheReferenceLogitsForAnyThreadCount) {
@@ -126,6 +128,26 @@ TEST(FastLinear, BytesPerTokenCountTheWeightsFromTheShapes) {
   int64_t r_square = 64 * 64 / 2 / 128, r_kv = 64 * 32 / 2 / 96, r_mlp = 64 * 160 / 2 / 224;  // ⌊(1−γ) d1 d2 / (d1+d2)⌋
   int64_t low_rank_block = 2 * r_square * 128 + 2 * r_kv * 96 + 3 * r_mlp * 224;
   EXPECT_EQ(lmshrink::model_weight_bytes_per_token(*low_rank), 4 * (2 * low_rank_block + 256 * 64) + 4 * 64);
+}
+
+TEST(FastLinear, SyntheticModelsBuiltAsKernelsHoldTheMethodsFormats) {
+  const std::map<std::string, std::string> expected = {{"dense", "dense"},     {"svd-llm", "lowrank"},
+                                                       {"cospadi", "dictsparse"}, {"compot", "dictsparse"},
+                                                       {"rocket", "dictsparse"},  {"masa", "dense"}};
+  at::Tensor tokens = torch::randint(0, 256, {1, 5}, at::detail::createCPUGenerator(10), torch::kInt64);
+  for (const auto& [method, format] : expected) {
+    auto model = lmshrink::make_synthetic_from_spec("synthetic:tiny", 1, method, 0.3, WeightStorage::kBFloat16);
+    EXPECT_EQ(model->config().source_format, "synthetic");
+    for (const lmshrink::NamedLinear& named : model->named_linears()) {
+      if (named.name == "lm_head") continue;  // packed by prepare_for_inference
+      const auto* kernel = dynamic_cast<const lmshrink::KernelLinear*>(named.linear);
+      ASSERT_NE(kernel, nullptr) << method << " " << named.name;
+      bool mlp = named.name.find(".mlp.") != std::string::npos;
+      EXPECT_EQ(kernel->format(), method == "masa" && mlp ? "dense" : format) << method << " " << named.name;
+    }
+    EXPECT_EQ(lmshrink::prepare_for_inference(*model, WeightStorage::kBFloat16), 1) << method;  // only lm_head left
+    EXPECT_TRUE(torch::isfinite(model->forward(tokens)).all().item<bool>()) << method;
+  }
 }
 
 TEST(FastLinear, SyntheticFormatsRejectBadInput) {

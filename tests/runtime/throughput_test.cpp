@@ -2,7 +2,7 @@
 // their formulas, and bad options are refused.
 #include <gtest/gtest.h>
 
-#include "lmshrink/model/synthetic_formats.h"
+#include "lmshrink/runtime/synthetic_formats.h"
 #include "lmshrink/runtime/inference_prepare.h"
 #include "lmshrink/runtime/memory_bandwidth.h"
 #include "lmshrink/runtime/throughput.h"

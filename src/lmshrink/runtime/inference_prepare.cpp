@@ -14,7 +14,8 @@ std::shared_ptr<const PackedMatrix> packed_dictionary(const DictSparseLinear& la
                                                       DictionaryCache& dictionaries) {
   const at::Tensor& dictionary = layer.dictionary().value;  // [in, k]
   auto found = dictionaries.find(dictionary.data_ptr());
-  if (found != dictionaries.end() && found->second->storage() == storage && found->second->rows() == layer.atoms()) {
+  if (found != dictionaries.end() && found->second->storage() == storage && found->second->rows() == layer.atoms() &&
+      found->second->cols() == layer.in_features()) {
     return found->second;
   }
   auto packed = std::make_shared<const PackedMatrix>(dictionary.t(), storage);
@@ -40,7 +41,6 @@ std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage s
   if (const auto* dense = dynamic_cast<const DenseLinear*>(&layer)) {
     return std::make_unique<FastDenseLinear>(dense->weight(), dense->bias(), storage);
   }
-  if (dynamic_cast<const KernelLinear*>(&layer)) fail("prepare for inference: the model is already prepared");
   return std::make_unique<FastDenseLinear>(layer.dense(), layer.bias(), storage);  // SharedAtoms and the rest
 }
 
@@ -48,15 +48,17 @@ int64_t prepare_for_inference(Transformer& model, WeightStorage storage) {
   torch::NoGradGuard no_grad;
   DictionaryCache dictionaries;
   int64_t replaced = 0;
+  std::vector<std::unique_ptr<Linear>*> slots;
   for (TransformerBlock& block : model.mutable_blocks()) {
-    for (std::unique_ptr<Linear>* slot : block_slots(block)) {
-      *slot = kernel_linear(**slot, storage, dictionaries);
-      ++replaced;
-    }
+    for (std::unique_ptr<Linear>* slot : block_slots(block)) slots.push_back(slot);
   }
-  std::unique_ptr<Linear>& head = model.mutable_lm_head();
-  head = kernel_linear(*head, storage, dictionaries);
-  return replaced + 1;
+  slots.push_back(&model.mutable_lm_head());
+  for (std::unique_ptr<Linear>* slot : slots) {
+    if (dynamic_cast<const KernelLinear*>(slot->get())) continue;  // already packed
+    *slot = kernel_linear(**slot, storage, dictionaries);
+    ++replaced;
+  }
+  return replaced;
 }
 
 int64_t linear_bytes_per_token(const Linear& layer) {

@@ -12,12 +12,14 @@
 
 namespace lmshrink {
 
-// Packed dictionaries by the address of their source tensor, so a CoSpaDi group's layers share one.
+// Packed dictionaries by the address of their source tensor, so a CoSpaDi group's layers share one. Use one cache
+// per set of source layers that were all allocated before any of them is freed (an address may be reused).
 using DictionaryCache = std::map<const void*, std::shared_ptr<const PackedMatrix>>;
 
 std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage storage, DictionaryCache& dictionaries);
 
-// Replaces the model's projections and lm_head by kernel layers; returns how many layers it replaced.
+// Replaces the model's projections and lm_head by kernel layers; returns how many layers it replaced (kernel layers
+// already there are kept as they are).
 int64_t prepare_for_inference(Transformer& model, WeightStorage storage);
 
 // Bytes of weights one decoded token reads in a layer: a kernel layer's packed bytes; for the libtorch reference

@@ -1,11 +1,11 @@
 // STREAM-style copy bandwidth (see memory_bandwidth.h).
 #include "lmshrink/runtime/memory_bandwidth.h"
 
-#include <ATen/Parallel.h>
 
 #include <chrono>
 #include <cstring>
 
+#include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -23,7 +23,7 @@ BandwidthResult measure_copy_bandwidth(int64_t array_bytes, int repeats) {
   result.threads = at::get_num_threads();
   for (int pass = 0; pass < repeats + 1; ++pass) {  // pass 0 warms up (page faults, thread pool)
     auto start = std::chrono::steady_clock::now();
-    at::parallel_for(0, count, chunk, [&](int64_t begin, int64_t end) {
+    parallel_columns(count, chunk, [&](int64_t begin, int64_t end) {
       std::memcpy(b + begin, a + begin, static_cast<size_t>(end - begin) * sizeof(float));
     });
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

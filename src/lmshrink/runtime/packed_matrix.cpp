@@ -2,11 +2,11 @@
 // and bfloat16 storage, and the BLAS path of prefill.
 #include "lmshrink/runtime/packed_matrix.h"
 
-#include <ATen/Parallel.h>
 
 #include <atomic>
 
 #include "lmshrink/runtime/simd.h"
+#include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -68,7 +68,7 @@ DotFn<Weight> pick_dot() {
 template <typename Weight>
 void small_batch_multiply(const Weight* w, int64_t rows, int64_t cols, const float* x, int64_t tokens, float* y) {
   const DotFn<Weight> dot = pick_dot<Weight>();
-  at::parallel_for(0, rows, rows_per_task(cols), [&](int64_t begin, int64_t end) {
+  parallel_columns(rows, rows_per_task(cols), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       for (int64_t t = 0; t < tokens; ++t) y[t * rows + r] = dot(w + r * cols, x + t * cols, cols);
     }

@@ -42,12 +42,6 @@ __attribute__((target("avx2,fma"))) inline __m256 load8(const uint16_t* p) {  //
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(halves), 16));
 }
 
-__attribute__((target("avx2,fma"))) inline __m256i load_index8(const uint16_t* p) {
-  return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-}
-__attribute__((target("avx2,fma"))) inline __m256i load_index8(const uint32_t* p) {
-  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-}
 #endif
 
 }  // namespace lmshrink::simd

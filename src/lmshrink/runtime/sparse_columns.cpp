@@ -1,10 +1,10 @@
-// SparseColumns (see sparse_columns.h): the column-sparse gather-multiply of DictSparse layers, for decode
-// (gathers of z per column) and prefill (scaled rows of zᵀ per column, 64-token tiles).
+// SparseColumns (see sparse_columns.h): the column-sparse gather-multiply of DictSparse layers for decode, and the
+// densified product for prefill.
 #include "lmshrink/runtime/sparse_columns.h"
 
-#include <ATen/Parallel.h>
 
 #include "lmshrink/runtime/simd.h"
+#include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -13,33 +13,38 @@ namespace {
 
 using simd::to_float;
 
-// Σ_i value[i] · z[index[i]] with four partial sums.
+// Σ_i value[i] · z[index[i]] with eight partial sums.
 template <typename Index, typename Value>
 float gather_dot_portable(const Value* values, const Index* indices, const float* z, int64_t s) {
-  float partial[4] = {0, 0, 0, 0};
+  float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
-  for (; i + 4 <= s; i += 4) {
-    for (int lane = 0; lane < 4; ++lane) partial[lane] += to_float(values[i + lane]) * z[indices[i + lane]];
+  for (; i + 8 <= s; i += 8) {
+    for (int lane = 0; lane < 8; ++lane) partial[lane] += to_float(values[i + lane]) * z[indices[i + lane]];
   }
-  float sum = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+  float sum = ((partial[0] + partial[1]) + (partial[2] + partial[3])) + ((partial[4] + partial[5]) + (partial[6] + partial[7]));
   for (; i < s; ++i) sum += to_float(values[i]) * z[indices[i]];
   return sum;
 }
 
 #if defined(__x86_64__)
+// Eight scalar loads of z assembled into a vector per step: faster than the AVX2 gather instruction on the AMD
+// cores measured (docs/results.md, "Inference kernels").
+template <typename Index>
+__attribute__((target("avx2,fma"))) inline __m256 gather8(const float* z, const Index* indices) {
+  return _mm256_setr_ps(z[indices[0]], z[indices[1]], z[indices[2]], z[indices[3]], z[indices[4]], z[indices[5]],
+                        z[indices[6]], z[indices[7]]);
+}
+
 template <typename Index, typename Value>
 __attribute__((target("avx2,fma"))) float gather_dot_avx2(const Value* values, const Index* indices, const float* z,
                                                            int64_t s) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= s; i += 16) {
-    acc0 = _mm256_fmadd_ps(simd::load8(values + i), _mm256_i32gather_ps(z, simd::load_index8(indices + i), 4), acc0);
-    acc1 = _mm256_fmadd_ps(simd::load8(values + i + 8), _mm256_i32gather_ps(z, simd::load_index8(indices + i + 8), 4),
-                           acc1);
+    acc0 = _mm256_fmadd_ps(simd::load8(values + i), gather8(z, indices + i), acc0);
+    acc1 = _mm256_fmadd_ps(simd::load8(values + i + 8), gather8(z, indices + i + 8), acc1);
   }
-  for (; i + 8 <= s; i += 8) {
-    acc0 = _mm256_fmadd_ps(simd::load8(values + i), _mm256_i32gather_ps(z, simd::load_index8(indices + i), 4), acc0);
-  }
+  for (; i + 8 <= s; i += 8) acc0 = _mm256_fmadd_ps(simd::load8(values + i), gather8(z, indices + i), acc0);
   float sum = simd::horizontal_sum(_mm256_add_ps(acc0, acc1));
   for (; i < s; ++i) sum += to_float(values[i]) * z[indices[i]];
   return sum;
@@ -55,70 +60,26 @@ void gather_columns(const Value* values, const Index* indices, int64_t s, int64_
 #if defined(__x86_64__)
   if (use_avx2_kernels()) gather = &gather_dot_avx2<Index, Value>;
 #endif
-  at::parallel_for(0, columns, rows_per_task(s), [&](int64_t begin, int64_t end) {
+  parallel_columns(columns, rows_per_task(s), [&](int64_t begin, int64_t end) {
     for (int64_t j = begin; j < end; ++j) {
       for (int64_t t = 0; t < tokens; ++t) y[t * columns + j] = gather(values + j * s, indices + j * s, z + t * atoms, s);
     }
   });
 }
 
-constexpr int64_t kTile = 64;  // tokens per accumulator tile of the prefill kernel
-
-// Prefill: yᵀ[j, :] = Σ_i value[j, i] · zᵀ[index[j, i], :] for columns [begin, end). The fixed-size loop over a full
-// tile keeps the accumulators in vector registers once the caller's target allows it (inlined into each ISA).
+// Prefill: Sᵀ [out, k] densified row by row (column j of S scattered into row j), threaded over columns.
 template <typename Index, typename Value>
-__attribute__((always_inline)) inline void scaled_rows(const Value* values, const Index* indices, int64_t s,
-                                                       const float* zt, int64_t tokens, int64_t begin, int64_t end,
-                                                       float* yt) {
-  for (int64_t j = begin; j < end; ++j) {
-    const Value* column_values = values + j * s;
-    const Index* column_indices = indices + j * s;
-    for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
-      float acc[kTile] = {};
-      if (tokens - t0 >= kTile) {
-        for (int64_t i = 0; i < s; ++i) {
-          const float c = to_float(column_values[i]);
-          const float* row = zt + static_cast<int64_t>(column_indices[i]) * tokens + t0;
-          for (int64_t u = 0; u < kTile; ++u) acc[u] += c * row[u];
-        }
-      } else {
-        int64_t n = tokens - t0;
-        for (int64_t i = 0; i < s; ++i) {
-          const float c = to_float(column_values[i]);
-          const float* row = zt + static_cast<int64_t>(column_indices[i]) * tokens + t0;
-          for (int64_t u = 0; u < n; ++u) acc[u] += c * row[u];
-        }
-      }
-      std::copy(acc, acc + std::min(kTile, tokens - t0), yt + j * tokens + t0);
+at::Tensor densify_transposed(const Value* values, const Index* indices, int64_t s, int64_t columns, int64_t atoms) {
+  at::Tensor dense_t = torch::empty({columns, atoms}, torch::kFloat32);
+  float* out = dense_t.data_ptr<float>();
+  parallel_columns(columns, rows_per_task(atoms), [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      float* row = out + j * atoms;
+      std::fill(row, row + atoms, 0.0f);
+      for (int64_t i = 0; i < s; ++i) row[indices[j * s + i]] = to_float(values[j * s + i]);
     }
-  }
-}
-
-template <typename Index, typename Value>
-void scaled_rows_portable(const Value* v, const Index* idx, int64_t s, const float* zt, int64_t tokens, int64_t begin,
-                          int64_t end, float* yt) {
-  scaled_rows(v, idx, s, zt, tokens, begin, end, yt);
-}
-
-#if defined(__x86_64__)
-template <typename Index, typename Value>
-__attribute__((target("avx2,fma"))) void scaled_rows_avx2(const Value* v, const Index* idx, int64_t s, const float* zt,
-                                                          int64_t tokens, int64_t begin, int64_t end, float* yt) {
-  scaled_rows(v, idx, s, zt, tokens, begin, end, yt);
-}
-#endif
-
-template <typename Index, typename Value>
-void prefill_columns(const Value* values, const Index* indices, int64_t s, int64_t columns, const float* zt,
-                     int64_t tokens, float* yt) {
-  using RowsFn = void (*)(const Value*, const Index*, int64_t, const float*, int64_t, int64_t, int64_t, float*);
-  RowsFn rows_fn = &scaled_rows_portable<Index, Value>;
-#if defined(__x86_64__)
-  if (use_avx2_kernels()) rows_fn = &scaled_rows_avx2<Index, Value>;
-#endif
-  at::parallel_for(0, columns, rows_per_task(s * tokens), [&](int64_t begin, int64_t end) {
-    rows_fn(values, indices, s, zt, tokens, begin, end, yt);
   });
+  return dense_t;
 }
 
 template <typename Index, typename Value>
@@ -129,10 +90,7 @@ at::Tensor multiply_typed(const Value* values, const Index* indices, int64_t s, 
     gather_columns(values, indices, s, columns, z.data_ptr<float>(), atoms, tokens, y.data_ptr<float>());
     return y;
   }
-  at::Tensor zt = z.t().contiguous();
-  at::Tensor yt = torch::empty({columns, tokens}, z.options());
-  prefill_columns(values, indices, s, columns, zt.data_ptr<float>(), tokens, yt.data_ptr<float>());
-  return yt.t().contiguous();
+  return torch::matmul(z, densify_transposed(values, indices, s, columns, atoms).t());
 }
 
 template <typename Index>

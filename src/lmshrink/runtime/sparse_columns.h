@@ -3,10 +3,12 @@
 // column j's s values, then its s indices, each contiguous, so a thread walks its columns with sequential reads
 // (issue 11). Indices are uint16 when k < 65536, else uint32; values float32 or bfloat16 (accumulated in float32).
 //   tokens <= kSmallBatch (decode): per column, s gathered products of z (AVX2 gathers when the CPU has them);
-//   more tokens (prefill): z is transposed to [k, tokens] and each column accumulates s scaled rows of it, in tiles
-//     of 64 tokens that stay in registers.
-// Both are threaded over output columns; each output is summed by one thread in a fixed order, so the thread count
-// never changes the result.
+//   more tokens (prefill): S is densified for the call (Sᵀ [out, k], threaded over columns) and z S runs on BLAS.
+//     Measured on the synthetic 1B model (docs/results.md, "Inference kernels"): a gather-multiply over 64-token
+//     tiles ran prefill 6.6x slower than dense, as its s·out multiply-adds per token cost more than BLAS's k·out;
+//     densifying writes k·out floats once per call and then runs at BLAS speed.
+// Decode is threaded over output columns; each output is summed by one thread in a fixed order, so the thread count
+// never changes the result (BLAS decides its own order in prefill).
 #pragma once
 #include <ATen/core/Tensor.h>
 

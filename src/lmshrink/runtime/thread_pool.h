@@ -1,0 +1,100 @@
+// parallel_columns: runs fn(begin, end) over [0, n) split into at most at::get_num_threads() equal contiguous chunks,
+// the caller running the first chunk and a persistent pool of worker threads the rest (issue 11's kernels).
+// Why not at::parallel_for: with libtorch's OpenMP backend it is an inline `#pragma omp parallel` that compiles to a
+// serial loop in translation units built without -fopenmp, as lmshrink's are (measured: one busy thread in `top`
+// while a 2-thread bench ran). Each output is computed by exactly one chunk in a fixed order, so the thread count
+// never changes the result. Workers sleep on a condition variable between calls.
+#pragma once
+#include <ATen/Parallel.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace lmshrink {
+
+class KernelThreadPool {
+ public:
+  static KernelThreadPool& instance() {
+    static KernelThreadPool pool;
+    return pool;
+  }
+
+  // Runs chunks 1..chunks-1 on workers and chunk 0 here; returns when all are done. Not reentrant.
+  void run(int chunks, const std::function<void(int)>& chunk_fn) {
+    std::lock_guard<std::mutex> one_call(call_mutex_);
+    ensure_workers(chunks - 1);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &chunk_fn;
+      job_chunks_ = chunks;
+      pending_ = chunks - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    chunk_fn(0);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return pending_ == 0; });
+    job_ = nullptr;
+  }
+
+  ~KernelThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& worker : workers_) worker.join();
+  }
+
+ private:
+  void ensure_workers(int needed) {
+    while (static_cast<int>(workers_.size()) < needed) {
+      int index = static_cast<int>(workers_.size()) + 1;  // the chunk this worker runs
+      std::lock_guard<std::mutex> lock(mutex_);
+      workers_.emplace_back([this, index, seen = generation_]() mutable { work(index, seen); });
+    }
+  }
+
+  void work(int index, uint64_t seen) {
+    while (true) {
+      const std::function<void(int)>* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        if (stopping_) return;
+        seen = generation_;
+        if (index >= job_chunks_) continue;
+        job = job_;
+      }
+      (*job)(index);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex call_mutex_, mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int)>* job_ = nullptr;
+  int job_chunks_ = 0, pending_ = 0;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+};
+
+// fn(begin, end) over [0, n) in chunks of at least min_chunk items, at most at::get_num_threads() of them.
+inline void parallel_columns(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  int64_t chunks = std::min<int64_t>(at::get_num_threads(), (n + min_chunk - 1) / std::max<int64_t>(1, min_chunk));
+  if (chunks <= 1) return fn(0, n);
+  int64_t size = (n + chunks - 1) / chunks;
+  KernelThreadPool::instance().run(static_cast<int>(chunks), [&](int chunk) {
+    int64_t begin = chunk * size, end = std::min(n, begin + size);
+    if (begin < end) fn(begin, end);
+  });
+}
+
+}  // namespace lmshrink
