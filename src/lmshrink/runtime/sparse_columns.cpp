@@ -2,7 +2,6 @@
 // densified product for prefill.
 #include "lmshrink/runtime/sparse_columns.h"
 
-
 #include "lmshrink/runtime/simd.h"
 #include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/util/error.h"

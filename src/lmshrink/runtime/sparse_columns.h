@@ -2,11 +2,12 @@
 // laid out for the gather-multiply y[t, j] = Σ_i z[t, index[j, i]] · value[j, i], z = x D [tokens, k]:
 // column j's s values, then its s indices, each contiguous, so a thread walks its columns with sequential reads
 // (issue 11). Indices are uint16 when k < 65536, else uint32; values float32 or bfloat16 (accumulated in float32).
-//   tokens <= kSmallBatch (decode): per column, s gathered products of z (AVX2 gathers when the CPU has them);
+//   tokens <= kSmallBatch (decode): per column, s gathered products of z (with AVX2, eight scalar loads of z
+//     assembled into one vector, faster than the gather instruction on the cores measured);
 //   more tokens (prefill): S is densified for the call (Sᵀ [out, k], threaded over columns) and z S runs on BLAS.
 //     Measured on the synthetic 1B model (docs/results.md, "Inference kernels"): a gather-multiply over 64-token
-//     tiles ran prefill 6.6x slower than dense, as its s·out multiply-adds per token cost more than BLAS's k·out;
-//     densifying writes k·out floats once per call and then runs at BLAS speed.
+//     tiles ran prefill 6.6x slower than dense on one thread, as its s·out multiply-adds per token cost more than
+//     BLAS's k·out; densifying writes k·out floats once per call and then runs at BLAS speed.
 // Decode is threaded over output columns; each output is summed by one thread in a fixed order, so the thread count
 // never changes the result (BLAS decides its own order in prefill).
 #pragma once
