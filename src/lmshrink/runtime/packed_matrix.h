@@ -43,7 +43,7 @@ bool cpu_has_avx2_fma();
 void force_portable_kernels(bool portable);
 bool use_avx2_kernels();  // cpu_has_avx2_fma() and not forced portable
 
-// Rows per at::parallel_for chunk so that a chunk holds at least ~32K multiply-adds.
+// Rows per parallel_columns chunk (thread_pool.h) so that a chunk holds at least ~32K multiply-adds.
 int64_t rows_per_task(int64_t cols);
 
 }  // namespace lmshrink
