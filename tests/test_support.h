@@ -1,6 +1,8 @@
 // Helpers shared by the tests: paths into ../shared (a missing file fails the test loudly, never
 // skips it), temp folders, and running the lmshrink binary.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -23,9 +25,15 @@ inline std::string stories_tok() { return shared_path("models/stories260K/tok512
 inline std::string aidreams_bin() { return shared_path("models/aidreams260K/aidreams260K.bin"); }
 inline std::string aidreams_tok() { return shared_path("models/aidreams260K/tok512.bin"); }
 
-// A fresh empty folder under the system temp dir, unique per test.
+// A fresh empty folder under the system temp dir, unique per test: the name carries the running
+// test's suite and name, so tests that ctest runs in parallel never share (and delete) a folder.
 inline std::filesystem::path temp_dir(const std::string& name) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("lmshrink_test_" + name);
+  std::string owner = "no_test";
+  if (const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info())
+    owner = std::string(test->test_suite_name()) + "." + test->name();
+  for (char& c : owner)
+    if (c == '/') c = '_';  // parameterised tests are named Prefix/Suite.Test/0
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("lmshrink_test_" + owner + "_" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/runtime/synthetic_formats.h"
+#include "lmshrink/runtime/fused_first_factors.h"
 #include "lmshrink/runtime/inference_prepare.h"
 #include "lmshrink/runtime/memory_bandwidth.h"
 #include "lmshrink/runtime/throughput.h"
@@ -21,7 +22,7 @@ struct BenchArgs {
   double ratio = 0.0;
   int threads = 0;
   int64_t bandwidth_mib = 512;
-  bool portable = false;
+  bool portable = false, no_fuse = false;
   uint64_t seed = 2024;
   ThroughputOptions throughput;
 };
@@ -41,12 +42,13 @@ std::unique_ptr<Transformer> bench_model(const BenchArgs& args, std::string& pat
 }
 
 nlohmann::json bench_record(const BenchArgs& args, const std::string& path, const Transformer& model,
-                            const ThroughputResult& r, const BandwidthResult& bandwidth) {
+                            const ThroughputResult& r, const BandwidthResult& bandwidth, int64_t fused_groups) {
   int64_t bytes_per_token = r.weight_bytes_per_token + r.kv_bytes_per_token;
   double ceiling = bandwidth.copy_bytes_per_second > 0 ? bandwidth.copy_bytes_per_second / bytes_per_token : 0.0;
   return {{"command", "bench"}, {"model", path}, {"synthetic_model", model.config().source_format == "synthetic"},
           {"format", args.format}, {"ratio", args.ratio}, {"weights", args.weights}, {"kernels", args.kernels},
-          {"isa", use_avx2_kernels() ? "avx2+fma" : "portable"}, {"device", "cpu"}, {"threads", at::get_num_threads()},
+          {"fused_groups", fused_groups}, {"isa", use_avx2_kernels() ? "avx2+fma" : "portable"}, {"device", "cpu"},
+          {"threads", at::get_num_threads()},
           {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
           {"prompt_tokens", args.throughput.prompt_tokens}, {"gen_tokens", args.throughput.gen_tokens},
           {"repeats", args.throughput.repeats}, {"prefill_seconds", r.prefill_seconds},
@@ -60,10 +62,11 @@ nlohmann::json bench_record(const BenchArgs& args, const std::string& path, cons
 }
 
 void print_summary(const nlohmann::json& j) {
-  std::printf("model %s%s, format %s, weights %s, kernels %s (%s), %d threads\n", j["model"].get<std::string>().c_str(),
-              j["synthetic_model"].get<bool>() ? " (SYNTHETIC random weights)" : "", j["format"].get<std::string>().c_str(),
-              j["weights"].get<std::string>().c_str(), j["kernels"].get<std::string>().c_str(),
-              j["isa"].get<std::string>().c_str(), j["threads"].get<int>());
+  std::printf("model %s%s, format %s, weights %s, kernels %s (%s, %lld fused groups), %d threads\n",
+              j["model"].get<std::string>().c_str(), j["synthetic_model"].get<bool>() ? " (SYNTHETIC random weights)" : "",
+              j["format"].get<std::string>().c_str(), j["weights"].get<std::string>().c_str(),
+              j["kernels"].get<std::string>().c_str(), j["isa"].get<std::string>().c_str(),
+              static_cast<long long>(j["fused_groups"].get<int64_t>()), j["threads"].get<int>());
   std::printf("prefill %lld tokens: %.1f tokens/s, time to first token %.3f s\n",
               static_cast<long long>(j["prompt_tokens"].get<int64_t>()), j["prefill_tokens_per_second"].get<double>(),
               j["time_to_first_token_seconds"].get<double>());
@@ -89,12 +92,16 @@ void run_bench(const BenchArgs& args) {
   std::string path;
   std::unique_ptr<Transformer> model = bench_model(args, path);
   check_throughput_options(model->config(), args.throughput);
-  if (args.kernels == "fast") prepare_for_inference(*model, storage);
+  int64_t fused_groups = 0;
+  if (args.kernels == "fast") {
+    prepare_for_inference(*model, storage, /*fuse_shared_inputs=*/false);
+    if (!args.no_fuse) fused_groups = fuse_same_input_layers(*model);
+  }
   std::fprintf(stderr, "bench: measuring %lld repeats...\n", static_cast<long long>(args.throughput.repeats));
   ThroughputResult result = measure_throughput(*model, args.throughput);
   BandwidthResult bandwidth;
   if (args.bandwidth_mib > 0) bandwidth = measure_copy_bandwidth(args.bandwidth_mib << 20, 5);
-  nlohmann::json record = bench_record(args, path, *model, result, bandwidth);
+  nlohmann::json record = bench_record(args, path, *model, result, bandwidth, fused_groups);
   print_summary(record);
   if (!args.json.empty()) write_json_file(args.json, record);
 }
@@ -116,6 +123,8 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--weights", args->weights, "weight storage of the kernels: fp32 or bf16")->default_val("fp32");
   cmd->add_option("--kernels", args->kernels, "fast (lmshrink's kernels) or reference (the libtorch layers)")
       ->default_val("fast");
+  cmd->add_flag("--no-fuse", args->no_fuse,
+               "keep q|k|v and gate|up as separate products (by default their first factors are fused)");
   cmd->add_flag("--portable-kernels", args->portable, "use the portable C++ kernels even where AVX2+FMA ones would run");
   cmd->add_option("--format", args->format,
                   "synthetic models only: replace the projections with random layers in this method's format and sizes: "

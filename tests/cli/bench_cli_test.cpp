@@ -1,5 +1,5 @@
 // `lmshrink bench` end to end: the JSON record of a synthetic compressed model and of the real stories260K (bf16
-// halves its weight bytes), and the bad-input contract.
+// halves its weight bytes; --no-fuse leaves q|k|v and gate|up apart), and the bad-input contract.
 #include <gtest/gtest.h>
 
 #include "cli/cli_helpers.h"
@@ -24,6 +24,7 @@ TEST(BenchCli, SyntheticCompressedModelWritesTheRecord) {
   EXPECT_TRUE(j["synthetic_model"].get<bool>());
   EXPECT_EQ(j["format"], "cospadi");
   EXPECT_EQ(j["threads"], 1);
+  EXPECT_EQ(j["fused_groups"], 2 * 2);  // q|k|v and gate|up of both blocks
   EXPECT_EQ(j["prompt_tokens"], 6);
   for (const char* key : {"prefill_tokens_per_second", "decode_tokens_per_second", "time_to_first_token_seconds",
                           "copy_bandwidth_bytes_per_second", "decode_ceiling_tokens_per_second", "fraction_of_ceiling"}) {
@@ -39,12 +40,14 @@ TEST(BenchCli, RealModelInBfloat16ReadsHalfTheWeightBytes) {
   auto dir = lmshrink::testing::temp_dir("bench_stories");
   std::string model = quote(lmshrink::testing::stories_bin());
   auto fp32 = run_lmshrink("bench " + model + kQuick + " --json " + quote((dir / "fp32.json").string()), "bench_fp32");
-  auto bf16 = run_lmshrink("bench " + model + kQuick + " --weights bf16 --json " + quote((dir / "bf16.json").string()),
+  auto bf16 = run_lmshrink("bench " + model + kQuick + " --weights bf16 --no-fuse --json " + quote((dir / "bf16.json").string()),
                            "bench_bf16");
   ASSERT_EQ(fp32.exit_code, 0) << fp32.stderr_text;
   ASSERT_EQ(bf16.exit_code, 0) << bf16.stderr_text;
   nlohmann::json a = read_json(dir / "fp32.json"), b = read_json(dir / "bf16.json");
   EXPECT_FALSE(a["synthetic_model"].get<bool>());
+  EXPECT_EQ(a["fused_groups"], 5 * 2);
+  EXPECT_EQ(b["fused_groups"], 0);  // --no-fuse
   int64_t embedding_row = 4 * 64;  // stories260K: hidden 64, the float32 row every token reads
   EXPECT_EQ(b["weight_bytes_per_token"].get<int64_t>() - embedding_row,
             (a["weight_bytes_per_token"].get<int64_t>() - embedding_row) / 2);

@@ -1,4 +1,4 @@
-// DenseLinear: the uncompressed Linear, on libtorch's matmul (BLAS on CPU).
+// DenseLinear: the uncompressed Linear, on libtorch's matmul (BLAS on CPU); forward_same_input.
 #include "lmshrink/model/linear.h"
 
 #include "lmshrink/util/error.h"
@@ -23,6 +23,16 @@ ParamCount DenseLinear::params() const {
   count.bytes = weight_out_in_.numel() * weight_out_in_.element_size() +
                 (bias_.defined() ? bias_.numel() * bias_.element_size() : 0);
   return count;
+}
+
+std::vector<at::Tensor> forward_same_input(const std::vector<const Linear*>& layers, const at::Tensor& x) {
+  const SameInputGroup* group = layers.empty() ? nullptr : layers.front()->same_input_group();
+  bool fused = group != nullptr && group->members() == layers;
+  for (const Linear* layer : layers) fused = fused && layer->same_input_group() == group;
+  if (fused) return group->forward(x);
+  std::vector<at::Tensor> outputs;
+  for (const Linear* layer : layers) outputs.push_back(layer->forward(x));
+  return outputs;
 }
 
 int64_t DenseLinear::in_features() const { return weight_out_in_.size(1); }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lmshrink {
 
@@ -15,6 +16,17 @@ struct ParamCount {
   int64_t values = 0;       // stored numbers (weights, factors, nonzero coefficients)
   int64_t index_bytes = 0;  // sparse index / mask storage, 0 for dense formats
   int64_t bytes = 0;        // bytes of all stored tensors at their storage dtype
+};
+
+class Linear;
+
+// Layers that read one input (q|k|v, gate|up) and were fused at load for fast inference
+// (runtime/fused_first_factors.h) compute their outputs together: one product for all of them.
+class SameInputGroup {
+ public:
+  virtual ~SameInputGroup() = default;
+  virtual std::vector<const Linear*> members() const = 0;
+  virtual std::vector<at::Tensor> forward(const at::Tensor& x) const = 0;  // each member's output, in member order
 };
 
 class Linear {
@@ -27,7 +39,12 @@ class Linear {
   virtual const at::Tensor& bias() const = 0;                 // [out], undefined when there is none
   virtual int64_t in_features() const = 0;
   virtual int64_t out_features() const = 0;
+  virtual const SameInputGroup* same_input_group() const { return nullptr; }  // set only by fusion at load
 };
+
+// The outputs of layers that all read x, in order: through their SameInputGroup when exactly these layers form one,
+// else one forward() each. The forward pass calls it for q|k|v and gate|up.
+std::vector<at::Tensor> forward_same_input(const std::vector<const Linear*>& layers, const at::Tensor& x);
 
 class DenseLinear : public Linear {
  public:

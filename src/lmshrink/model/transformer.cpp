@@ -69,9 +69,10 @@ at::Tensor Transformer::attention(const TransformerBlock& block, int64_t layer, 
                                   int64_t start_pos, KVCache* cache, BlockObserver* observer) const {
   if (observer) observer->on_linear_input(layer, LinearInput::kQkv, normed);
   int64_t batch = normed.size(0), seq = normed.size(1), head_dim = config_.head_dim;
-  at::Tensor q = block.q_proj->forward(normed).view({batch, seq, config_.num_heads, head_dim}).transpose(1, 2);
-  at::Tensor k = block.k_proj->forward(normed).view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
-  at::Tensor v = block.v_proj->forward(normed).view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
+  std::vector<at::Tensor> qkv = forward_same_input({block.q_proj.get(), block.k_proj.get(), block.v_proj.get()}, normed);
+  at::Tensor q = qkv[0].view({batch, seq, config_.num_heads, head_dim}).transpose(1, 2);
+  at::Tensor k = qkv[1].view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
+  at::Tensor v = qkv[2].view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
   if (config_.qk_norm) {  // Qwen3: RMSNorm over each head's vector, before RoPE
     q = rms_norm(q, block.q_norm, config_.rms_norm_eps);
     k = rms_norm(k, block.k_norm, config_.rms_norm_eps);
@@ -109,7 +110,8 @@ at::Tensor Transformer::block_forward(int64_t layer, const at::Tensor& hidden, i
                                     start_pos, cache, observer);
   at::Tensor normed = rms_norm(x, block.mlp_norm, config_.rms_norm_eps);
   if (observer) observer->on_linear_input(layer, LinearInput::kGateUp, normed);
-  at::Tensor activated = torch::silu(block.gate_proj->forward(normed)) * block.up_proj->forward(normed);
+  std::vector<at::Tensor> gate_up = forward_same_input({block.gate_proj.get(), block.up_proj.get()}, normed);
+  at::Tensor activated = torch::silu(gate_up[0]) * gate_up[1];
   if (observer) observer->on_linear_input(layer, LinearInput::kDown, activated);
   return x + block.down_proj->forward(activated);
 }

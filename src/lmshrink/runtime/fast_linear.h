@@ -1,12 +1,13 @@
 // The kernel-backed Linear layers of fast CPU inference (issue 11; ALGORITHMS.md §8.7): each holds only the packed
-// form of its source layer's weights (packed_matrix.h, sparse_columns.h), in float32 or bfloat16 storage.
-//   FastDenseLinear     y = x Wᵀ                      W packed [out, in]
-//   FastLowRankLinear   y = (x A) B                   Aᵀ packed [rank, in], Bᵀ packed [out, rank]
-//   FastDictSparseLinear y = (x D) S                  Dᵀ packed [k, in] (shared by a dictionary group), S as columns
-// format() and dense() match the source layer's (dense() is the reference every kernel is tested against);
-// bytes_read_per_token() is what one decoded token reads of the layer's weights.
+// form of its source layer's weights (packed_matrix.h, sparse_columns.h), in float32 or bfloat16 storage, as a first
+// packed product z = x Fᵀ followed by the rest of the layer, finish(z):
+//   FastDenseLinear      y = x Wᵀ                      F = W [out, in], finish adds the bias
+//   FastLowRankLinear    y = (x A) B                   F = Aᵀ [rank, in], finish multiplies by Bᵀ packed [out, rank]
+//   FastDictSparseLinear y = (x D) S                   F = Dᵀ [k, in] (shared by a dictionary group), S as columns
+// Layers that read one input can have their F stacked into one matrix (fused_first_factors.h); each then holds a
+// view of its rows. format() and dense() match the source layer's (dense() is the reference every kernel is tested
+// against); bytes_read_per_token() is what one decoded token reads of the layer's weights.
 #pragma once
-#include <functional>
 #include <memory>
 
 #include "lmshrink/model/linear.h"
@@ -17,66 +18,74 @@ namespace lmshrink {
 
 class KernelLinear : public Linear {
  public:
+  at::Tensor forward(const at::Tensor& x) const override;  // finish(x Fᵀ), in x's shape and dtype
+  virtual at::Tensor finish(const at::Tensor& first_product) const = 0;  // float32 [tokens, F rows] -> [tokens, out]
   virtual int64_t bytes_read_per_token() const = 0;
   const at::Tensor& bias() const override { return bias_; }
+  const PackedMatrix& first_factor() const { return *first_; }
+  bool first_factor_is_shared() const { return first_.use_count() > 1; }  // e.g. a CoSpaDi group's dictionary
+  const SameInputGroup* same_input_group() const override { return group_.get(); }
+  // Fusion (fused_first_factors.h): the layer joins `group`, its F replaced by the same rows of the stacked matrix.
+  void join_group(std::shared_ptr<const SameInputGroup> group, PackedMatrix first_rows);
 
  protected:
-  explicit KernelLinear(at::Tensor bias) : bias_(std::move(bias)) {}
-  at::Tensor run(const at::Tensor& x, int64_t in_features,
-                 const std::function<at::Tensor(const at::Tensor&)>& multiply) const;  // flatten, multiply, bias
+  KernelLinear(std::shared_ptr<const PackedMatrix> first, at::Tensor bias);
   int64_t bias_bytes() const { return bias_.defined() ? bias_.numel() * static_cast<int64_t>(sizeof(float)) : 0; }
+  at::Tensor add_bias(at::Tensor y) const { return bias_.defined() ? y.add_(bias_) : y; }
+  std::shared_ptr<const PackedMatrix> first_;
   at::Tensor bias_;  // float32 [out] or undefined
+
+ private:
+  std::shared_ptr<const SameInputGroup> group_;
 };
+
+// x [..., in] of any floating dtype as the float32 contiguous [tokens, in] the kernels take, and back.
+at::Tensor kernel_input(const at::Tensor& x, int64_t in_features, const std::string& format);
+at::Tensor kernel_output(const at::Tensor& y_tokens_out, const at::Tensor& x);
 
 class FastDenseLinear : public KernelLinear {
  public:
   FastDenseLinear(const at::Tensor& weight_out_in, at::Tensor bias, WeightStorage storage);
-  at::Tensor forward(const at::Tensor& x) const override;
-  at::Tensor dense() const override { return weight_.to_float(); }
+  at::Tensor finish(const at::Tensor& first_product) const override;
+  at::Tensor dense() const override { return first_->to_float(); }
   ParamCount params() const override;
   std::string format() const override { return "dense"; }
-  int64_t in_features() const override { return weight_.cols(); }
-  int64_t out_features() const override { return weight_.rows(); }
-  int64_t bytes_read_per_token() const override { return weight_.bytes() + bias_bytes(); }
-
- private:
-  PackedMatrix weight_;
+  int64_t in_features() const override { return first_->cols(); }
+  int64_t out_features() const override { return first_->rows(); }
+  int64_t bytes_read_per_token() const override { return first_->bytes() + bias_bytes(); }
 };
 
 class FastLowRankLinear : public KernelLinear {
  public:
   // a_in_rank [in, rank], b_rank_out [rank, out] as in LowRankLinear.
   FastLowRankLinear(const at::Tensor& a_in_rank, const at::Tensor& b_rank_out, at::Tensor bias, WeightStorage storage);
-  at::Tensor forward(const at::Tensor& x) const override;
+  at::Tensor finish(const at::Tensor& first_product) const override;
   at::Tensor dense() const override;
   ParamCount params() const override;
   std::string format() const override { return "lowrank"; }
-  int64_t in_features() const override { return a_t_.cols(); }
+  int64_t in_features() const override { return first_->cols(); }
   int64_t out_features() const override { return b_t_.rows(); }
-  int64_t bytes_read_per_token() const override { return a_t_.bytes() + b_t_.bytes() + bias_bytes(); }
+  int64_t bytes_read_per_token() const override { return first_->bytes() + b_t_.bytes() + bias_bytes(); }
 
  private:
-  PackedMatrix a_t_, b_t_;  // Aᵀ [rank, in], Bᵀ [out, rank]
+  PackedMatrix b_t_;  // Bᵀ [out, rank]; F is Aᵀ [rank, in]
 };
 
 class FastDictSparseLinear : public KernelLinear {
  public:
   // dictionary_t: the packed Dᵀ [k, in], possibly shared by the layers of a dictionary group.
   FastDictSparseLinear(std::shared_ptr<const PackedMatrix> dictionary_t, SparseColumns coefficients, at::Tensor bias);
-  at::Tensor forward(const at::Tensor& x) const override;
+  at::Tensor finish(const at::Tensor& first_product) const override;
   at::Tensor dense() const override;
   ParamCount params() const override;
   std::string format() const override { return "dictsparse"; }
-  int64_t in_features() const override { return dictionary_t_->cols(); }
+  int64_t in_features() const override { return first_->cols(); }
   int64_t out_features() const override { return coefficients_.columns(); }
-  int64_t bytes_read_per_token() const override {
-    return dictionary_t_->bytes() + coefficients_.bytes() + bias_bytes();
-  }
+  int64_t bytes_read_per_token() const override { return first_->bytes() + coefficients_.bytes() + bias_bytes(); }
   const SparseColumns& coefficients() const { return coefficients_; }
 
  private:
-  std::shared_ptr<const PackedMatrix> dictionary_t_;
-  SparseColumns coefficients_;
+  SparseColumns coefficients_;  // F is the dictionary Dᵀ [k, in]
 };
 
 }  // namespace lmshrink

@@ -4,6 +4,7 @@
 #include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/model/low_rank.h"
 #include "lmshrink/model/shared_atoms.h"
+#include "lmshrink/runtime/fused_first_factors.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -44,20 +45,23 @@ std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage s
   return std::make_unique<FastDenseLinear>(layer.dense(), layer.bias(), storage);  // SharedAtoms and the rest
 }
 
-int64_t prepare_for_inference(Transformer& model, WeightStorage storage) {
+int64_t prepare_for_inference(Transformer& model, WeightStorage storage, bool fuse_shared_inputs) {
   torch::NoGradGuard no_grad;
-  DictionaryCache dictionaries;
   int64_t replaced = 0;
-  std::vector<std::unique_ptr<Linear>*> slots;
-  for (TransformerBlock& block : model.mutable_blocks()) {
-    for (std::unique_ptr<Linear>* slot : block_slots(block)) slots.push_back(slot);
+  {
+    DictionaryCache dictionaries;  // gone before fusion, which reads how many layers hold each dictionary
+    std::vector<std::unique_ptr<Linear>*> slots;
+    for (TransformerBlock& block : model.mutable_blocks()) {
+      for (std::unique_ptr<Linear>* slot : block_slots(block)) slots.push_back(slot);
+    }
+    slots.push_back(&model.mutable_lm_head());
+    for (std::unique_ptr<Linear>* slot : slots) {
+      if (dynamic_cast<const KernelLinear*>(slot->get())) continue;  // already packed
+      *slot = kernel_linear(**slot, storage, dictionaries);
+      ++replaced;
+    }
   }
-  slots.push_back(&model.mutable_lm_head());
-  for (std::unique_ptr<Linear>* slot : slots) {
-    if (dynamic_cast<const KernelLinear*>(slot->get())) continue;  // already packed
-    *slot = kernel_linear(**slot, storage, dictionaries);
-    ++replaced;
-  }
+  if (fuse_shared_inputs) fuse_same_input_layers(model);
   return replaced;
 }
 

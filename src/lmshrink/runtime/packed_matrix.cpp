@@ -114,6 +114,30 @@ PackedMatrix::PackedMatrix(const at::Tensor& weight_rows_cols, WeightStorage sto
 
 at::Tensor PackedMatrix::to_float() const { return data_.to(torch::kFloat32); }
 
+PackedMatrix PackedMatrix::stack_rows(const std::vector<const PackedMatrix*>& parts) {
+  LMSHRINK_CHECK(!parts.empty(), "packed matrix: nothing to stack");
+  std::vector<at::Tensor> rows;
+  for (const PackedMatrix* part : parts) {
+    LMSHRINK_CHECK(part->cols() == parts.front()->cols() && part->storage() == parts.front()->storage(),
+                   "packed matrix: stacked matrices must share cols and storage, got [", part->data_.sizes(), "] and [",
+                   parts.front()->data_.sizes(), "]");
+    rows.push_back(part->data_);
+  }
+  PackedMatrix stacked;
+  stacked.data_ = torch::cat(rows, 0);
+  stacked.storage_ = parts.front()->storage();
+  return stacked;
+}
+
+PackedMatrix PackedMatrix::rows_view(int64_t begin, int64_t count) const {
+  LMSHRINK_CHECK(begin >= 0 && count >= 0 && begin + count <= rows(), "packed matrix: rows [", begin, ", ",
+                 begin + count, ") outside [0, ", rows(), ")");
+  PackedMatrix view;
+  view.data_ = data_.narrow(0, begin, count);  // whole rows of a row-major matrix: still contiguous
+  view.storage_ = storage_;
+  return view;
+}
+
 at::Tensor PackedMatrix::multiply(const at::Tensor& x_tokens_cols) const {
   const at::Tensor& x = x_tokens_cols;
   LMSHRINK_CHECK(x.dim() == 2 && x.size(1) == cols() && x.scalar_type() == torch::kFloat32 && x.is_contiguous() &&

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lmshrink {
 
@@ -31,6 +32,9 @@ class PackedMatrix {
   int64_t bytes() const { return data_.numel() * static_cast<int64_t>(data_.element_size()); }
   at::Tensor multiply(const at::Tensor& x_tokens_cols) const;  // float32 contiguous [tokens, cols] -> [tokens, rows]
   at::Tensor to_float() const;                                 // the stored values as float32 [rows, cols]
+  // The rows of matrices of equal cols and storage, stacked in order: [Σ rows, cols] (fused first factors).
+  static PackedMatrix stack_rows(const std::vector<const PackedMatrix*>& parts);
+  PackedMatrix rows_view(int64_t begin, int64_t count) const;  // rows [begin, begin + count), sharing this memory
 
  private:
   at::Tensor data_;  // float32 or bfloat16 [rows, cols], contiguous
