@@ -3,7 +3,7 @@
 # 16 layers, 32 heads / 8 KV heads, MLP 8192) and the vocabulary reduced to 8192 (real: 128256), dense and every
 # method's compressed format at 20/30/50 % (random layers at the sizes each method gives; synthetic_formats.h), plus
 # bf16 storage, unfused (--no-fuse: q|k|v and gate|up as separate products) and libtorch reference rows. Per row: decode and prefill tokens/s, speedup vs dense, bytes read per
-# decoded token, the copy-bandwidth ceiling and the achieved fraction of it, and the two targets:
+# decoded token, the copy- and read-bandwidth ceilings and the achieved fractions of them, and the two targets:
 #   decode speedup >= 0.8 x (dense bytes / compressed bytes), and prefill no slower than dense.
 #   bench/inference_sweep.sh [build/lmshrink] [work dir, default /tmp/lmshrink_inference]
 # Environment: THREADS (2), PROMPT (128), GEN (16), REPEATS (2), RATIOS ("0.2 0.3 0.5"), METHODS, NOFUSE_ROWS (1).
@@ -53,23 +53,27 @@ fused = lambda r: r.get("fused_groups", 0) > 0
 dense = {r["weights"]: r for r in rows if r["format"] == "dense" and r["kernels"] == "fast" and fused(r)}
 order = ["dense", "svd-llm", "rocket", "cospadi", "compot", "masa"]
 rows.sort(key=lambda r: (r["kernels"] != "fast", not fused(r), r["weights"], order.index(r["format"]) if r["format"] in order else 9, r["ratio"]))
-print("| format | ratio | weights | kernels | fused | decode tok/s | prefill tok/s | TTFT s | MB/token | decode speedup | byte-proportional speedup | speedup / byte-proportional | prefill vs dense | ceiling tok/s | fraction of ceiling | peak RSS GB |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| format | ratio | weights | kernels | fused | decode tok/s | prefill tok/s | TTFT s | MB/token | decode speedup | byte-proportional speedup | speedup / byte-proportional | prefill vs dense | copy ceiling tok/s | fraction of copy ceiling | read ceiling tok/s | fraction of read ceiling | peak RSS GB |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     base = dense[r["weights"]]
     speed = r["decode_tokens_per_second"] / base["decode_tokens_per_second"]
     proportional = base["bytes_per_token"] / r["bytes_per_token"]
     prefill = r["prefill_tokens_per_second"] / base["prefill_tokens_per_second"]
-    ceiling = r["decode_ceiling_tokens_per_second"]
-    frac = f"{r['fraction_of_ceiling']:.2f}" if ceiling > 0 else "-"
-    ceil_text = f"{ceiling:.2f}" if ceiling > 0 else "-"
+    ceilings = ""
+    for ceiling_key, fraction_key in (("decode_ceiling_tokens_per_second", "fraction_of_ceiling"),
+                                      ("decode_read_ceiling_tokens_per_second", "fraction_of_read_ceiling")):
+        ceiling = r.get(ceiling_key, 0)
+        ceilings += f"{ceiling:.2f} | {r[fraction_key]:.2f} | " if ceiling > 0 else "- | - | "
     print(f"| {r['format']} | {r['ratio']:g} | {r['weights']} | {r['kernels']} | {'yes' if fused(r) else 'no'} | "
           f"{r['decode_tokens_per_second']:.2f} | "
           f"{r['prefill_tokens_per_second']:.1f} | {r['time_to_first_token_seconds']:.2f} | {r['bytes_per_token']/1e6:.0f} | "
-          f"{speed:.2f} | {proportional:.2f} | {speed/proportional:.2f} | {prefill:.2f} | {ceil_text} | {frac} | "
+          f"{speed:.2f} | {proportional:.2f} | {speed/proportional:.2f} | {prefill:.2f} | {ceilings}"
           f"{r['peak_rss_bytes']/1e9:.2f} |")
 r = rows[0]
 print(f"\n{r['threads']} threads, {r['isa']} kernels, P = {r['prompt_tokens']}, G = {r['gen_tokens']}, "
-      f"{r['repeats']} repeats (medians); copy bandwidth {dense['fp32']['copy_bandwidth_bytes_per_second']/1e9:.2f} GB/s "
-      f"({dense['fp32']['bandwidth_array_bytes'] >> 20} MiB arrays).")
+      f"{r['repeats']} repeats (medians); dense fp32 row: copy bandwidth "
+      f"{dense['fp32']['copy_bandwidth_bytes_per_second']/1e9:.2f} GB/s, read bandwidth "
+      f"{dense['fp32'].get('read_bandwidth_bytes_per_second', 0)/1e9:.2f} GB/s "
+      f"({dense['fp32']['bandwidth_array_bytes'] >> 20} MiB arrays; every row measures its own).")
 PY

@@ -44,7 +44,8 @@ std::unique_ptr<Transformer> bench_model(const BenchArgs& args, std::string& pat
 nlohmann::json bench_record(const BenchArgs& args, const std::string& path, const Transformer& model,
                             const ThroughputResult& r, const BandwidthResult& bandwidth, int64_t fused_groups) {
   int64_t bytes_per_token = r.weight_bytes_per_token + r.kv_bytes_per_token;
-  double ceiling = bandwidth.copy_bytes_per_second > 0 ? bandwidth.copy_bytes_per_second / bytes_per_token : 0.0;
+  double ceiling = bandwidth.copy_bytes_per_second / bytes_per_token;
+  double read_ceiling = bandwidth.read_bytes_per_second / bytes_per_token;
   return {{"command", "bench"}, {"model", path}, {"synthetic_model", model.config().source_format == "synthetic"},
           {"format", args.format}, {"ratio", args.ratio}, {"weights", args.weights}, {"kernels", args.kernels},
           {"fused_groups", fused_groups}, {"isa", use_avx2_kernels() ? "avx2+fma" : "portable"}, {"device", "cpu"},
@@ -57,8 +58,12 @@ nlohmann::json bench_record(const BenchArgs& args, const std::string& path, cons
           {"weight_bytes_per_token", r.weight_bytes_per_token}, {"kv_bytes_per_token", r.kv_bytes_per_token},
           {"bytes_per_token", bytes_per_token}, {"peak_rss_bytes", r.peak_rss_bytes},
           {"copy_bandwidth_bytes_per_second", bandwidth.copy_bytes_per_second},
+          {"read_bandwidth_bytes_per_second", bandwidth.read_bytes_per_second},
           {"bandwidth_array_bytes", bandwidth.array_bytes}, {"decode_ceiling_tokens_per_second", ceiling},
-          {"fraction_of_ceiling", ceiling > 0 ? r.decode_tokens_per_second / ceiling : 0.0}, {"date", now_iso8601()}};
+          {"fraction_of_ceiling", ceiling > 0 ? r.decode_tokens_per_second / ceiling : 0.0},
+          {"decode_read_ceiling_tokens_per_second", read_ceiling},
+          {"fraction_of_read_ceiling", read_ceiling > 0 ? r.decode_tokens_per_second / read_ceiling : 0.0},
+          {"date", now_iso8601()}};
 }
 
 void print_summary(const nlohmann::json& j) {
@@ -77,6 +82,9 @@ void print_summary(const nlohmann::json& j) {
     std::printf("copy bandwidth %.2f GB/s: ceiling %.2f tokens/s, achieved %.0f %%\n",
                 j["copy_bandwidth_bytes_per_second"].get<double>() / 1e9, j["decode_ceiling_tokens_per_second"].get<double>(),
                 100.0 * j["fraction_of_ceiling"].get<double>());
+    std::printf("read bandwidth %.2f GB/s: ceiling %.2f tokens/s, achieved %.0f %%\n",
+                j["read_bandwidth_bytes_per_second"].get<double>() / 1e9,
+                j["decode_read_ceiling_tokens_per_second"].get<double>(), 100.0 * j["fraction_of_read_ceiling"].get<double>());
   }
 }
 
@@ -100,7 +108,7 @@ void run_bench(const BenchArgs& args) {
   std::fprintf(stderr, "bench: measuring %lld repeats...\n", static_cast<long long>(args.throughput.repeats));
   ThroughputResult result = measure_throughput(*model, args.throughput);
   BandwidthResult bandwidth;
-  if (args.bandwidth_mib > 0) bandwidth = measure_copy_bandwidth(args.bandwidth_mib << 20, 5);
+  if (args.bandwidth_mib > 0) bandwidth = measure_memory_bandwidth(args.bandwidth_mib << 20, 5);
   nlohmann::json record = bench_record(args, path, *model, result, bandwidth, fused_groups);
   print_summary(record);
   if (!args.json.empty()) write_json_file(args.json, record);
@@ -131,7 +139,7 @@ Command add_bench(CLI::App& app) {
                   "dense, svd, asvd, svd-llm, cospadi, compot, rocket, masa")
       ->default_val("dense");
   cmd->add_option("--ratio", args->ratio, "with --format: the fraction of the projections' parameters removed");
-  cmd->add_option("--bandwidth-mib", args->bandwidth_mib, "array size of the copy-bandwidth test (0: skip it)")
+  cmd->add_option("--bandwidth-mib", args->bandwidth_mib, "array size of the copy and read bandwidth tests (0: skip them)")
       ->default_val(512);
   cmd->add_option("--seed", args->seed, "seed of the synthetic weights")->default_val(2024);
   cmd->add_option("--json", args->json, "write the JSON record here");

@@ -27,12 +27,16 @@ TEST(BenchCli, SyntheticCompressedModelWritesTheRecord) {
   EXPECT_EQ(j["fused_groups"], 2 * 2);  // q|k|v and gate|up of both blocks
   EXPECT_EQ(j["prompt_tokens"], 6);
   for (const char* key : {"prefill_tokens_per_second", "decode_tokens_per_second", "time_to_first_token_seconds",
-                          "copy_bandwidth_bytes_per_second", "decode_ceiling_tokens_per_second", "fraction_of_ceiling"}) {
+                          "copy_bandwidth_bytes_per_second", "decode_ceiling_tokens_per_second", "fraction_of_ceiling",
+                          "read_bandwidth_bytes_per_second", "decode_read_ceiling_tokens_per_second",
+                          "fraction_of_read_ceiling"}) {
     EXPECT_GT(j[key].get<double>(), 0.0) << key;
   }
   EXPECT_EQ(j["bytes_per_token"].get<int64_t>(), j["weight_bytes_per_token"].get<int64_t>() + j["kv_bytes_per_token"].get<int64_t>());
   EXPECT_NEAR(j["decode_ceiling_tokens_per_second"].get<double>(),
               j["copy_bandwidth_bytes_per_second"].get<double>() / j["bytes_per_token"].get<double>(), 1e-6);
+  EXPECT_NEAR(j["decode_read_ceiling_tokens_per_second"].get<double>(),
+              j["read_bandwidth_bytes_per_second"].get<double>() / j["bytes_per_token"].get<double>(), 1e-6);
   EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), 0);
 }
 

@@ -1,8 +1,8 @@
 // Fused first factors: a group of kernel layers that read one input gives each layer's float64 x · dense()ᵀ + b to
 // 1e-5 relative (mixed LowRank, DictSparse and Dense members, decode and prefill token counts), the same bits as the
-// unfused layers in decode, and its members still run on their own; layers that must not be fused (a shared
-// dictionary, different input widths or storage, a single layer, already fused) are left as they were; a prepared
-// model decodes to the same bits fused and unfused.
+// unfused layers in decode, and its members still run on their own; layers sharing a dictionary fuse without copying
+// it; layers that cannot be fused (different input widths or storage, a single layer, already fused) are left as
+// they were; a prepared model decodes to the same bits fused and unfused.
 #include <gtest/gtest.h>
 
 #include "lmshrink/runtime/fused_first_factors.h"
@@ -90,12 +90,19 @@ TEST(FusedFirstFactors, GroupGivesEachLayersDenseReferenceAndTheUnfusedDecodeBit
   }
 }
 
-TEST(FusedFirstFactors, LayersThatMustNotBeFusedAreLeftAsTheyWere) {
-  auto shared = random_dictionary(11, 30);  // a CoSpaDi group's dictionary: fusing would copy it per block
+TEST(FusedFirstFactors, LayersSharingADictionaryFuseWithoutCopyingIt) {
+  auto shared = random_dictionary(11, 30);  // a CoSpaDi group's dictionary
   auto a = dict_layer(shared, 6, 3, 31), b = dict_layer(shared, 8, 3, 32);
-  EXPECT_FALSE(FusedFirstFactors::fuse({a.get(), b.get()}));
-  EXPECT_EQ(a->same_input_group(), nullptr);
+  ASSERT_TRUE(FusedFirstFactors::fuse({a.get(), b.get()}));
+  EXPECT_EQ(&a->first_factor(), shared.get());
+  EXPECT_EQ(&b->first_factor(), shared.get());
+  at::Tensor x = random_normal({5, kIn}, 37);
+  std::vector<at::Tensor> outputs = lmshrink::forward_same_input({a.get(), b.get()}, x);
+  EXPECT_LT(relative_error(outputs[0], float64_reference(*a, x)), 1e-5);
+  EXPECT_LT(relative_error(outputs[1], float64_reference(*b, x)), 1e-5);
+}
 
+TEST(FusedFirstFactors, LayersThatMustNotBeFusedAreLeftAsTheyWere) {
   Trio trio = random_trio();
   FastDenseLinear wider(random_normal({5, kIn + 1}, 33), at::Tensor(), WeightStorage::kFloat32);
   FastDenseLinear half(random_normal({5, kIn}, 34), at::Tensor(), WeightStorage::kBFloat16);

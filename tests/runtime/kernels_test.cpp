@@ -83,6 +83,39 @@ TEST(PackedMatrix, ThreadCountNeverChangesTheBits) {
   }
 }
 
+TEST(PackedMatrix, SideBySideEqualsEachProductForAnyThreadCount) {
+  std::vector<at::Tensor> weights = {random_normal({1, 129}, 20), random_normal({37, 129}, 21),
+                                     random_normal({300, 129}, 22)};
+  for (WeightStorage storage : {WeightStorage::kFloat32, WeightStorage::kBFloat16}) {
+    std::vector<PackedMatrix> packed;
+    for (const at::Tensor& w : weights) packed.emplace_back(w, storage);
+    std::vector<const PackedMatrix*> matrices = {&packed[0], &packed[1], &packed[2]};
+    for (int64_t tokens : kTokenCounts) {
+      at::Tensor x = random_normal({tokens, 129}, 23);
+      at::Tensor y;
+      {
+        lmshrink::testing::ThreadCount threads(1);
+        y = PackedMatrix::multiply_side_by_side(matrices, x);
+      }
+      ASSERT_EQ(y.sizes(), (std::vector<int64_t>{tokens, 338}));
+      at::Tensor want = naive_rows_times(torch::cat({packed[0].to_float(), packed[1].to_float(), packed[2].to_float()}), x);
+      EXPECT_LT(relative_error(y, want), 1e-5) << tokens << " tokens";
+      if (tokens > lmshrink::kSmallBatch) continue;  // BLAS decides its own order in prefill
+      at::Tensor each = torch::cat({packed[0].multiply(x), packed[1].multiply(x), packed[2].multiply(x)}, 1);
+      EXPECT_TRUE(y.equal(each)) << tokens << " tokens";  // the same dot product per row
+      lmshrink::testing::ThreadCount threads(3);
+      EXPECT_TRUE(PackedMatrix::multiply_side_by_side(matrices, x).equal(y)) << tokens << " tokens, 3 threads";
+    }
+  }
+  PackedMatrix narrow(random_normal({2, 128}, 24), WeightStorage::kFloat32);
+  PackedMatrix half(random_normal({2, 129}, 25), WeightStorage::kBFloat16);
+  PackedMatrix full(random_normal({2, 129}, 26), WeightStorage::kFloat32);
+  at::Tensor x = random_normal({1, 129}, 27);
+  EXPECT_THROW(PackedMatrix::multiply_side_by_side({&full, &narrow}, x), lmshrink::Error);
+  EXPECT_THROW(PackedMatrix::multiply_side_by_side({&full, &half}, x), lmshrink::Error);
+  EXPECT_THROW(PackedMatrix::multiply_side_by_side({}, x), lmshrink::Error);
+}
+
 TEST(PackedMatrix, RejectsBadInputs) {
   PackedMatrix packed(random_normal({4, 6}, 7), WeightStorage::kFloat32);
   EXPECT_THROW(packed.multiply(random_normal({2, 5}, 8)), lmshrink::Error);

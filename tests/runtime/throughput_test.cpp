@@ -35,13 +35,14 @@ TEST(Throughput, RefusesBadOptions) {
   EXPECT_THROW(lmshrink::measure_throughput(*model, options), lmshrink::Error);
 }
 
-TEST(MemoryBandwidth, CopyTestReportsAPositiveRate) {
-  lmshrink::BandwidthResult r = lmshrink::measure_copy_bandwidth(8 << 20, 2);
+TEST(MemoryBandwidth, CopyAndReadTestsReportPositiveRates) {
+  lmshrink::BandwidthResult r = lmshrink::measure_memory_bandwidth(8 << 20, 2);
   EXPECT_EQ(r.array_bytes, 8 << 20);
   EXPECT_GT(r.copy_bytes_per_second, 1e8);  // any machine moves more than 100 MB/s
+  EXPECT_GT(r.read_bytes_per_second, 1e8);
   EXPECT_GE(r.threads, 1);
-  EXPECT_THROW(lmshrink::measure_copy_bandwidth(1000, 2), lmshrink::Error);
-  EXPECT_THROW(lmshrink::measure_copy_bandwidth(8 << 20, 0), lmshrink::Error);
+  EXPECT_THROW(lmshrink::measure_memory_bandwidth(1000, 2), lmshrink::Error);
+  EXPECT_THROW(lmshrink::measure_memory_bandwidth(8 << 20, 0), lmshrink::Error);
 }
 
 TEST(PeakRss, GrowsWithTouchedMemory) {

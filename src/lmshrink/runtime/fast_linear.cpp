@@ -43,14 +43,6 @@ at::Tensor KernelLinear::forward(const at::Tensor& x) const {
   return kernel_output(finish(first_->multiply(kernel_input(x, in_features(), format()))), x);
 }
 
-void KernelLinear::join_group(std::shared_ptr<const SameInputGroup> group, PackedMatrix first_rows) {
-  LMSHRINK_CHECK(first_rows.rows() == first_->rows() && first_rows.cols() == first_->cols() &&
-                     first_rows.storage() == first_->storage(),
-                 format(), " kernel: fused rows do not match the layer's first factor");
-  first_ = std::make_shared<const PackedMatrix>(std::move(first_rows));
-  group_ = std::move(group);
-}
-
 FastDenseLinear::FastDenseLinear(const at::Tensor& weight_out_in, at::Tensor bias, WeightStorage storage)
     : KernelLinear(std::make_shared<const PackedMatrix>(weight_out_in, storage), std::move(bias)) {}
 

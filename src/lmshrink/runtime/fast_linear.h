@@ -4,8 +4,7 @@
 //   FastDenseLinear      y = x Wᵀ                      F = W [out, in], finish adds the bias
 //   FastLowRankLinear    y = (x A) B                   F = Aᵀ [rank, in], finish multiplies by Bᵀ packed [out, rank]
 //   FastDictSparseLinear y = (x D) S                   F = Dᵀ [k, in] (shared by a dictionary group), S as columns
-// Layers that read one input can have their F stacked into one matrix (fused_first_factors.h); each then holds a
-// view of its rows. format() and dense() match the source layer's (dense() is the reference every kernel is tested
+// Layers that read one input can run their F as one product (fused_first_factors.h). format() and dense() match the source layer's (dense() is the reference every kernel is tested
 // against); bytes_read_per_token() is what one decoded token reads of the layer's weights.
 #pragma once
 #include <memory>
@@ -23,10 +22,8 @@ class KernelLinear : public Linear {
   virtual int64_t bytes_read_per_token() const = 0;
   const at::Tensor& bias() const override { return bias_; }
   const PackedMatrix& first_factor() const { return *first_; }
-  bool first_factor_is_shared() const { return first_.use_count() > 1; }  // e.g. a CoSpaDi group's dictionary
   const SameInputGroup* same_input_group() const override { return group_.get(); }
-  // Fusion (fused_first_factors.h): the layer joins `group`, its F replaced by the same rows of the stacked matrix.
-  void join_group(std::shared_ptr<const SameInputGroup> group, PackedMatrix first_rows);
+  void join_group(std::shared_ptr<const SameInputGroup> group) { group_ = std::move(group); }  // fused_first_factors.h
 
  protected:
   KernelLinear(std::shared_ptr<const PackedMatrix> first, at::Tensor bias);

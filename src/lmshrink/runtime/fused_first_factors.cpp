@@ -7,23 +7,15 @@ namespace lmshrink {
 
 bool FusedFirstFactors::fuse(const std::vector<KernelLinear*>& layers) {
   if (layers.size() < 2) return false;
-  std::vector<const PackedMatrix*> firsts;
   for (KernelLinear* layer : layers) {
-    if (layer == nullptr || layer->same_input_group() != nullptr || layer->first_factor_is_shared()) return false;
+    if (layer == nullptr || layer->same_input_group() != nullptr) return false;
     const PackedMatrix& first = layer->first_factor();
     if (first.cols() != layers.front()->first_factor().cols()) return false;
     if (first.storage() != layers.front()->first_factor().storage()) return false;
-    firsts.push_back(&first);
   }
   auto group = std::make_shared<FusedFirstFactors>();
-  group->stacked_ = PackedMatrix::stack_rows(firsts);
-  group->offsets_ = {0};
-  for (const PackedMatrix* first : firsts) group->offsets_.push_back(group->offsets_.back() + first->rows());
-  for (size_t i = 0; i < layers.size(); ++i) {
-    group->members_.push_back(layers[i]);
-    int64_t begin = group->offsets_[i];
-    layers[i]->join_group(group, group->stacked_.rows_view(begin, group->offsets_[i + 1] - begin));
-  }
+  group->members_.assign(layers.begin(), layers.end());
+  for (KernelLinear* layer : layers) layer->join_group(group);
   return true;
 }
 
@@ -32,11 +24,20 @@ std::vector<const Linear*> FusedFirstFactors::members() const {
 }
 
 std::vector<at::Tensor> FusedFirstFactors::forward(const at::Tensor& x) const {
-  at::Tensor z = stacked_.multiply(kernel_input(x, stacked_.cols(), "fused"));
+  if (x.numel() / x.size(-1) > kSmallBatch) {  // prefill: one BLAS product per layer either way, without the concat
+    std::vector<at::Tensor> outputs;
+    for (const KernelLinear* member : members_) outputs.push_back(member->forward(x));
+    return outputs;
+  }
+  std::vector<const PackedMatrix*> firsts;
+  for (const KernelLinear* member : members_) firsts.push_back(&member->first_factor());
+  at::Tensor z = PackedMatrix::multiply_side_by_side(firsts, kernel_input(x, firsts.front()->cols(), "fused"));
   std::vector<at::Tensor> outputs;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    at::Tensor columns = z.narrow(1, offsets_[i], offsets_[i + 1] - offsets_[i]).contiguous();
-    outputs.push_back(kernel_output(members_[i]->finish(columns), x));
+  int64_t offset = 0;
+  for (const KernelLinear* member : members_) {
+    int64_t rows = member->first_factor().rows();
+    outputs.push_back(kernel_output(member->finish(z.narrow(1, offset, rows).contiguous()), x));
+    offset += rows;
   }
   return outputs;
 }

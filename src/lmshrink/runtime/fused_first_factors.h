@@ -1,11 +1,12 @@
 // Fused first factors (issue 11, "q|k|v and gate|up first factors fused when they share an input"): kernel layers
-// that read the same input (fast_linear.h) stack their first packed factors F_i [r_i, in] into one matrix
-// F = [F_1; F_2; ...], so z = x Fᵀ is one product (one pass over x, one thread-pool dispatch in decode, one larger
-// GEMM in prefill) and each layer finishes on its columns of z. It is exact: row r of F is row r of its layer's F_i,
-// so every z column is the same dot product as before (decode gives the same bits; prefill runs on BLAS, which may
-// block the larger product differently). Each layer keeps a view of its rows, so it still runs on its own.
+// that read the same input (fast_linear.h) run their first packed factors F_i [r_i, in] as one product
+// z = [x F_1ᵀ | x F_2ᵀ | ...] (PackedMatrix::multiply_side_by_side: in decode one pass of x and one thread-pool
+// dispatch over all their rows, so small factors such as k and v share the threads with q), and each layer finishes
+// on its columns of z. Nothing is copied: every F stays where it is (a CoSpaDi group's shared dictionary included),
+// and every z column is the dot product its layer computes alone, so decode gives the same bits fused and unfused.
+// Prefill (more than kSmallBatch tokens) runs each layer's own BLAS products: side by side they would be the same
+// products plus a concatenation (measured 2-4 % slower on the synthetic 1B model, docs/results.md).
 #pragma once
-#include <memory>
 #include <vector>
 
 #include "lmshrink/model/transformer.h"
@@ -16,16 +17,13 @@ namespace lmshrink {
 class FusedFirstFactors : public SameInputGroup {
  public:
   // Fuses `layers` when they can be: two or more kernel layers of one input width and weight storage, none already
-  // fused, none whose first factor another layer shares (a CoSpaDi group's dictionary stays shared, not copied).
-  // Returns whether it fused them.
+  // fused. Returns whether it fused them.
   static bool fuse(const std::vector<KernelLinear*>& layers);
   std::vector<const Linear*> members() const override;
   std::vector<at::Tensor> forward(const at::Tensor& x) const override;
 
  private:
-  PackedMatrix stacked_;                  // [Σ r_i, in]
   std::vector<const KernelLinear*> members_;  // not owned: each member owns the group
-  std::vector<int64_t> offsets_;          // member i's rows: [offsets_[i], offsets_[i + 1])
 };
 
 // Fuses q|k|v and gate|up of every block where they qualify; returns the number of groups formed.

@@ -47,19 +47,17 @@ std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage s
 
 int64_t prepare_for_inference(Transformer& model, WeightStorage storage, bool fuse_shared_inputs) {
   torch::NoGradGuard no_grad;
+  DictionaryCache dictionaries;
   int64_t replaced = 0;
-  {
-    DictionaryCache dictionaries;  // gone before fusion, which reads how many layers hold each dictionary
-    std::vector<std::unique_ptr<Linear>*> slots;
-    for (TransformerBlock& block : model.mutable_blocks()) {
-      for (std::unique_ptr<Linear>* slot : block_slots(block)) slots.push_back(slot);
-    }
-    slots.push_back(&model.mutable_lm_head());
-    for (std::unique_ptr<Linear>* slot : slots) {
-      if (dynamic_cast<const KernelLinear*>(slot->get())) continue;  // already packed
-      *slot = kernel_linear(**slot, storage, dictionaries);
-      ++replaced;
-    }
+  std::vector<std::unique_ptr<Linear>*> slots;
+  for (TransformerBlock& block : model.mutable_blocks()) {
+    for (std::unique_ptr<Linear>* slot : block_slots(block)) slots.push_back(slot);
+  }
+  slots.push_back(&model.mutable_lm_head());
+  for (std::unique_ptr<Linear>* slot : slots) {
+    if (dynamic_cast<const KernelLinear*>(slot->get())) continue;  // already packed
+    *slot = kernel_linear(**slot, storage, dictionaries);
+    ++replaced;
   }
   if (fuse_shared_inputs) fuse_same_input_layers(model);
   return replaced;

@@ -19,8 +19,8 @@ using DictionaryCache = std::map<const void*, std::shared_ptr<const PackedMatrix
 std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage storage, DictionaryCache& dictionaries);
 
 // Replaces the model's projections and lm_head by kernel layers; returns how many layers it replaced (kernel layers
-// already there are kept as they are). With fuse_shared_inputs, q|k|v and gate|up then have their first factors
-// fused where they qualify (fused_first_factors.h); bench --no-fuse measures without.
+// already there are kept as they are). With fuse_shared_inputs, q|k|v and gate|up then run their first factors as
+// one product where they qualify (fused_first_factors.h); bench --no-fuse measures without.
 int64_t prepare_for_inference(Transformer& model, WeightStorage storage, bool fuse_shared_inputs = true);
 
 // Bytes of weights one decoded token reads in a layer: a kernel layer's packed bytes; for the libtorch reference

@@ -3,6 +3,7 @@
 #include "lmshrink/runtime/packed_matrix.h"
 
 
+#include <algorithm>
 #include <atomic>
 
 #include "lmshrink/runtime/simd.h"
@@ -64,15 +65,28 @@ DotFn<Weight> pick_dot() {
   return &dot_portable<Weight>;
 }
 
-// y [tokens, rows] = x [tokens, cols] Wᵀ, one weight row read once for all tokens; threaded over rows.
+// y [tokens, Σ rows] = x [tokens, cols] times each matrix's Wᵀ, side by side: one weight row read once for all
+// tokens; the rows of all the matrices are split over the threads as one range (one dispatch for a fused group).
 template <typename Weight>
-void small_batch_multiply(const Weight* w, int64_t rows, int64_t cols, const float* x, int64_t tokens, float* y) {
+void small_batch_multiply(const std::vector<const Weight*>& weights, const std::vector<int64_t>& offsets, int64_t cols,
+                          const float* x, int64_t tokens, float* y) {
   const DotFn<Weight> dot = pick_dot<Weight>();
+  const int64_t rows = offsets.back();
   parallel_columns(rows, rows_per_task(cols), [&](int64_t begin, int64_t end) {
+    size_t m = std::upper_bound(offsets.begin(), offsets.end(), begin) - offsets.begin() - 1;  // matrix of row `begin`
     for (int64_t r = begin; r < end; ++r) {
-      for (int64_t t = 0; t < tokens; ++t) y[t * rows + r] = dot(w + r * cols, x + t * cols, cols);
+      while (r >= offsets[m + 1]) ++m;
+      const Weight* row = weights[m] + (r - offsets[m]) * cols;
+      for (int64_t t = 0; t < tokens; ++t) y[t * rows + r] = dot(row, x + t * cols, cols);
     }
   });
+}
+
+template <typename Weight>
+std::vector<const Weight*> weight_pointers(const std::vector<const at::Tensor*>& data) {
+  std::vector<const Weight*> pointers;
+  for (const at::Tensor* tensor : data) pointers.push_back(reinterpret_cast<const Weight*>(tensor->data_ptr()));
+  return pointers;
 }
 
 }  // namespace
@@ -114,44 +128,41 @@ PackedMatrix::PackedMatrix(const at::Tensor& weight_rows_cols, WeightStorage sto
 
 at::Tensor PackedMatrix::to_float() const { return data_.to(torch::kFloat32); }
 
-PackedMatrix PackedMatrix::stack_rows(const std::vector<const PackedMatrix*>& parts) {
-  LMSHRINK_CHECK(!parts.empty(), "packed matrix: nothing to stack");
-  std::vector<at::Tensor> rows;
-  for (const PackedMatrix* part : parts) {
-    LMSHRINK_CHECK(part->cols() == parts.front()->cols() && part->storage() == parts.front()->storage(),
-                   "packed matrix: stacked matrices must share cols and storage, got [", part->data_.sizes(), "] and [",
-                   parts.front()->data_.sizes(), "]");
-    rows.push_back(part->data_);
-  }
-  PackedMatrix stacked;
-  stacked.data_ = torch::cat(rows, 0);
-  stacked.storage_ = parts.front()->storage();
-  return stacked;
-}
-
-PackedMatrix PackedMatrix::rows_view(int64_t begin, int64_t count) const {
-  LMSHRINK_CHECK(begin >= 0 && count >= 0 && begin + count <= rows(), "packed matrix: rows [", begin, ", ",
-                 begin + count, ") outside [0, ", rows(), ")");
-  PackedMatrix view;
-  view.data_ = data_.narrow(0, begin, count);  // whole rows of a row-major matrix: still contiguous
-  view.storage_ = storage_;
-  return view;
-}
-
 at::Tensor PackedMatrix::multiply(const at::Tensor& x_tokens_cols) const {
-  const at::Tensor& x = x_tokens_cols;
-  LMSHRINK_CHECK(x.dim() == 2 && x.size(1) == cols() && x.scalar_type() == torch::kFloat32 && x.is_contiguous() &&
-                     x.device().is_cpu(),
-                 "packed matrix: input must be contiguous float32 CPU [tokens, ", cols(), "], got ", x.sizes());
-  int64_t tokens = x.size(0);
-  if (tokens > kSmallBatch) {
-    return torch::matmul(x, (storage_ == WeightStorage::kFloat32 ? data_ : data_.to(torch::kFloat32)).t());
+  return multiply_side_by_side({this}, x_tokens_cols);
+}
+
+at::Tensor PackedMatrix::multiply_side_by_side(const std::vector<const PackedMatrix*>& matrices,
+                                               const at::Tensor& x_tokens_cols) {
+  LMSHRINK_CHECK(!matrices.empty(), "packed matrix: nothing to multiply");
+  const PackedMatrix& first = *matrices.front();
+  std::vector<int64_t> offsets = {0};
+  std::vector<const at::Tensor*> data;
+  for (const PackedMatrix* matrix : matrices) {
+    LMSHRINK_CHECK(matrix->cols() == first.cols() && matrix->storage() == first.storage(),
+                   "packed matrix: matrices multiplied side by side must share cols and storage, got [",
+                   matrix->data_.sizes(), "] and [", first.data_.sizes(), "]");
+    offsets.push_back(offsets.back() + matrix->rows());
+    data.push_back(&matrix->data_);
   }
-  at::Tensor y = torch::empty({tokens, rows()}, x.options());
-  if (storage_ == WeightStorage::kFloat32) {
-    small_batch_multiply(data_.data_ptr<float>(), rows(), cols(), x.data_ptr<float>(), tokens, y.data_ptr<float>());
+  const at::Tensor& x = x_tokens_cols;
+  LMSHRINK_CHECK(x.dim() == 2 && x.size(1) == first.cols() && x.scalar_type() == torch::kFloat32 && x.is_contiguous() &&
+                     x.device().is_cpu(),
+                 "packed matrix: input must be contiguous float32 CPU [tokens, ", first.cols(), "], got ", x.sizes());
+  int64_t tokens = x.size(0);
+  if (tokens > kSmallBatch) {  // BLAS, one product per matrix (a float32 copy of bf16 rows)
+    std::vector<at::Tensor> parts;
+    for (const at::Tensor* w : data) {
+      parts.push_back(torch::matmul(x, (first.storage_ == WeightStorage::kFloat32 ? *w : w->to(torch::kFloat32)).t()));
+    }
+    return parts.size() == 1 ? parts.front() : torch::cat(parts, 1);
+  }
+  at::Tensor y = torch::empty({tokens, offsets.back()}, x.options());
+  if (first.storage_ == WeightStorage::kFloat32) {
+    small_batch_multiply(weight_pointers<float>(data), offsets, first.cols(), x.data_ptr<float>(), tokens,
+                         y.data_ptr<float>());
   } else {
-    small_batch_multiply(reinterpret_cast<const uint16_t*>(data_.data_ptr()), rows(), cols(), x.data_ptr<float>(), tokens,
+    small_batch_multiply(weight_pointers<uint16_t>(data), offsets, first.cols(), x.data_ptr<float>(), tokens,
                          y.data_ptr<float>());
   }
   return y;

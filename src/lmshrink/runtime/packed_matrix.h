@@ -5,7 +5,8 @@
 //     threaded over rows (each output is summed by one thread in a fixed order, so any thread count gives the same
 //     bits); AVX2+FMA when the CPU has it, else portable C++;
 //   more tokens (prefill): libtorch's matmul (BLAS), on a float32 copy of the rows when the storage is bf16.
-// The low-rank and sparse-dictionary kernels (fast_linear.h) are built from it.
+// The low-rank and sparse-dictionary kernels (fast_linear.h) are built from it; multiply_side_by_side runs the first
+// factors of layers that share an input as one product (fused_first_factors.h).
 #pragma once
 #include <ATen/core/Tensor.h>
 
@@ -32,9 +33,11 @@ class PackedMatrix {
   int64_t bytes() const { return data_.numel() * static_cast<int64_t>(data_.element_size()); }
   at::Tensor multiply(const at::Tensor& x_tokens_cols) const;  // float32 contiguous [tokens, cols] -> [tokens, rows]
   at::Tensor to_float() const;                                 // the stored values as float32 [rows, cols]
-  // The rows of matrices of equal cols and storage, stacked in order: [Σ rows, cols] (fused first factors).
-  static PackedMatrix stack_rows(const std::vector<const PackedMatrix*>& parts);
-  PackedMatrix rows_view(int64_t begin, int64_t count) const;  // rows [begin, begin + count), sharing this memory
+  // [x W_1ᵀ | x W_2ᵀ | ...] [tokens, Σ rows] for matrices of equal cols and storage (fused first factors): in decode
+  // one dispatch over all their rows, each row's dot product as multiply() computes it; in prefill one BLAS product
+  // each. Nothing is copied: the matrices stay where they are.
+  static at::Tensor multiply_side_by_side(const std::vector<const PackedMatrix*>& matrices,
+                                          const at::Tensor& x_tokens_cols);
 
  private:
   at::Tensor data_;  // float32 or bfloat16 [rows, cols], contiguous
