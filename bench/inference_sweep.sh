@@ -2,8 +2,9 @@
 # Issue 11's speed table: `lmshrink bench` on a SYNTHETIC (seeded random) model with Llama-3.2-1B shapes (hidden 2048,
 # 16 layers, 32 heads / 8 KV heads, MLP 8192) and the vocabulary reduced to 8192 (real: 128256), dense and every
 # method's compressed format at 20/30/50 % (random layers at the sizes each method gives; synthetic_formats.h), plus
-# bf16 storage, unfused (--no-fuse: q|k|v and gate|up as separate products) and libtorch reference rows. Per row: decode and prefill tokens/s, speedup vs dense, bytes read per
-# decoded token, the copy- and read-bandwidth ceilings and the achieved fractions of them, and the issue's two targets:
+# bf16 storage, unfused (--no-fuse: q|k|v and gate|up as separate products) and libtorch reference rows. Per row:
+# decode and prefill tokens/s, speedup vs dense, bytes read per decoded token, the copy- and read-bandwidth ceilings
+# and the achieved fractions of them, and the issue's two targets:
 #   decode speedup >= 0.8 x (dense bytes / compressed bytes), and prefill no slower than dense.
 #   bench/inference_sweep.sh [build/lmshrink] [work dir, default /tmp/lmshrink_inference]
 # Environment: THREADS (2), PROMPT (128), GEN (16), REPEATS (2), RATIOS ("0.2 0.3 0.5"), METHODS, NOFUSE_ROWS (1).
@@ -52,7 +53,8 @@ fused = lambda r: r.get("fused_groups", 0) > 0
 # every row is compared with the default dense one: fast kernels, q|k|v and gate|up fused
 dense = {r["weights"]: r for r in rows if r["format"] == "dense" and r["kernels"] == "fast" and fused(r)}
 order = ["dense", "svd-llm", "rocket", "cospadi", "compot", "masa"]
-rows.sort(key=lambda r: (r["kernels"] != "fast", not fused(r), r["weights"], order.index(r["format"]) if r["format"] in order else 9, r["ratio"]))
+rows.sort(key=lambda r: (r["kernels"] != "fast", not fused(r), r["weights"],
+                         order.index(r["format"]) if r["format"] in order else 9, r["ratio"]))
 print("| format | ratio | weights | kernels | fused | decode tok/s | prefill tok/s | TTFT s | MB/token | decode speedup | byte-proportional speedup | speedup / byte-proportional | prefill vs dense | copy ceiling tok/s | fraction of copy ceiling | read ceiling tok/s | fraction of read ceiling | peak RSS GB |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:

@@ -84,7 +84,8 @@ void print_summary(const nlohmann::json& j) {
                 100.0 * j["fraction_of_ceiling"].get<double>());
     std::printf("read bandwidth %.2f GB/s: ceiling %.2f tokens/s, achieved %.0f %%\n",
                 j["read_bandwidth_bytes_per_second"].get<double>() / 1e9,
-                j["decode_read_ceiling_tokens_per_second"].get<double>(), 100.0 * j["fraction_of_read_ceiling"].get<double>());
+                j["decode_read_ceiling_tokens_per_second"].get<double>(),
+                100.0 * j["fraction_of_read_ceiling"].get<double>());
   }
 }
 
@@ -139,7 +140,8 @@ Command add_bench(CLI::App& app) {
                   "dense, svd, asvd, svd-llm, cospadi, compot, rocket, masa")
       ->default_val("dense");
   cmd->add_option("--ratio", args->ratio, "with --format: the fraction of the projections' parameters removed");
-  cmd->add_option("--bandwidth-mib", args->bandwidth_mib, "array size of the copy and read bandwidth tests (0: skip them)")
+  cmd->add_option("--bandwidth-mib", args->bandwidth_mib,
+                  "array size of the copy and read bandwidth tests (0: skip them)")
       ->default_val(512);
   cmd->add_option("--seed", args->seed, "seed of the synthetic weights")->default_val(2024);
   cmd->add_option("--json", args->json, "write the JSON record here");

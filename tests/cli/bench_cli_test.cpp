@@ -44,7 +44,8 @@ TEST(BenchCli, RealModelInBfloat16ReadsHalfTheWeightBytes) {
   auto dir = lmshrink::testing::temp_dir("bench_stories");
   std::string model = quote(lmshrink::testing::stories_bin());
   auto fp32 = run_lmshrink("bench " + model + kQuick + " --json " + quote((dir / "fp32.json").string()), "bench_fp32");
-  auto bf16 = run_lmshrink("bench " + model + kQuick + " --weights bf16 --no-fuse --json " + quote((dir / "bf16.json").string()),
+  auto bf16 = run_lmshrink("bench " + model + kQuick + " --weights bf16 --no-fuse --json " +
+                               quote((dir / "bf16.json").string()),
                            "bench_bf16");
   ASSERT_EQ(fp32.exit_code, 0) << fp32.stderr_text;
   ASSERT_EQ(bf16.exit_code, 0) << bf16.stderr_text;

@@ -37,7 +37,8 @@ std::unique_ptr<FastDictSparseLinear> dict_layer(std::shared_ptr<const PackedMat
   at::Tensor draws = at::rand({k, out}, at::detail::createCPUGenerator(seed), torch::kFloat32);
   at::Tensor rows = std::get<0>(std::get<1>(draws.topk(s, 0)).sort(0));
   SparseColumns coefficients(rows, random_normal({s, out}, seed + 1), k, WeightStorage::kFloat32);
-  return std::make_unique<FastDictSparseLinear>(std::move(dictionary), std::move(coefficients), random_normal({out}, seed + 2));
+  return std::make_unique<FastDictSparseLinear>(std::move(dictionary), std::move(coefficients),
+                                                random_normal({out}, seed + 2));
 }
 
 struct Trio {  // three layers of input width kIn, like q|k|v: low rank, dict-sparse and dense

@@ -69,7 +69,8 @@ at::Tensor Transformer::attention(const TransformerBlock& block, int64_t layer, 
                                   int64_t start_pos, KVCache* cache, BlockObserver* observer) const {
   if (observer) observer->on_linear_input(layer, LinearInput::kQkv, normed);
   int64_t batch = normed.size(0), seq = normed.size(1), head_dim = config_.head_dim;
-  std::vector<at::Tensor> qkv = forward_same_input({block.q_proj.get(), block.k_proj.get(), block.v_proj.get()}, normed);
+  std::vector<at::Tensor> qkv =
+      forward_same_input({block.q_proj.get(), block.k_proj.get(), block.v_proj.get()}, normed);
   at::Tensor q = qkv[0].view({batch, seq, config_.num_heads, head_dim}).transpose(1, 2);
   at::Tensor k = qkv[1].view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);
   at::Tensor v = qkv[2].view({batch, seq, config_.num_kv_heads, head_dim}).transpose(1, 2);

@@ -4,8 +4,9 @@
 //   FastDenseLinear      y = x Wᵀ                      F = W [out, in], finish adds the bias
 //   FastLowRankLinear    y = (x A) B                   F = Aᵀ [rank, in], finish multiplies by Bᵀ packed [out, rank]
 //   FastDictSparseLinear y = (x D) S                   F = Dᵀ [k, in] (shared by a dictionary group), S as columns
-// Layers that read one input can run their F as one product (fused_first_factors.h). format() and dense() match the source layer's (dense() is the reference every kernel is tested
-// against); bytes_read_per_token() is what one decoded token reads of the layer's weights.
+// Layers that read one input can run their F as one product (fused_first_factors.h). format() and dense() match the
+// source layer's (dense() is the reference every kernel is tested against); bytes_read_per_token() is what one
+// decoded token reads of the layer's weights.
 #pragma once
 #include <memory>
 
