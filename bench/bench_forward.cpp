@@ -2,6 +2,8 @@
 // Models: the real stories260K, and a SYNTHETIC seeded random-weight model with Llama-3.2-1B shapes
 // (hidden 2048, 16 layers, 32 heads / 8 KV heads, MLP 8192) and a vocabulary reduced to 8192.
 // Counters: tokens_per_second over wall-clock time (prefill: prompt tokens; decode: generated tokens).
+// KernelDispatch/S: one round trip of the kernel thread pool on 2 threads (an empty parallel_columns call) with the
+// workers spinning S microseconds before they sleep, after `gap` microseconds of other work on the calling thread.
 //   build/lmshrink_bench [--benchmark_filter=Stories]
 #include <benchmark/benchmark.h>
 
@@ -9,6 +11,7 @@
 
 #include "lmshrink/io/llama2c.h"
 #include "lmshrink/model/synthetic.h"
+#include "lmshrink/runtime/thread_pool.h"
 
 namespace {
 
@@ -70,6 +73,25 @@ BENCHMARK(BM_PrefillStories260K)->Arg(128)->Arg(512)->UseRealTime()->Unit(benchm
 BENCHMARK(BM_DecodeStories260K)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PrefillSyntheticLlama32_1B)->Arg(128)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DecodeSyntheticLlama32_1B)->Iterations(20)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Args: spin microseconds, then the microseconds the caller busies itself between calls (decode's other work).
+void BM_KernelDispatch(benchmark::State& state) {
+  at::set_num_threads(2);
+  lmshrink::set_kernel_spin_microseconds(state.range(0));
+  auto gap = std::chrono::microseconds(state.range(1));
+  std::atomic<int64_t> items{0};
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto until = std::chrono::steady_clock::now() + gap;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    state.ResumeTiming();
+    lmshrink::parallel_columns(2, 1, [&](int64_t begin, int64_t end) { items += end - begin; });
+  }
+  benchmark::DoNotOptimize(items.load());
+  lmshrink::set_kernel_spin_microseconds(200);
+}
+BENCHMARK(BM_KernelDispatch)->ArgsProduct({{0, 200}, {0, 50, 500}})->UseRealTime();
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include "lmshrink/runtime/fused_first_factors.h"
 #include "lmshrink/runtime/inference_prepare.h"
 #include "lmshrink/runtime/memory_bandwidth.h"
+#include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/runtime/throughput.h"
 #include "lmshrink/util/error.h"
 
@@ -23,6 +24,7 @@ struct BenchArgs {
   int threads = 0;
   int64_t bandwidth_mib = 512;
   bool portable = false, no_fuse = false;
+  int64_t spin_us = 200;
   uint64_t seed = 2024;
   ThroughputOptions throughput;
 };
@@ -49,7 +51,7 @@ nlohmann::json bench_record(const BenchArgs& args, const std::string& path, cons
   return {{"command", "bench"}, {"model", path}, {"synthetic_model", model.config().source_format == "synthetic"},
           {"format", args.format}, {"ratio", args.ratio}, {"weights", args.weights}, {"kernels", args.kernels},
           {"fused_groups", fused_groups}, {"isa", use_avx2_kernels() ? "avx2+fma" : "portable"}, {"device", "cpu"},
-          {"threads", at::get_num_threads()},
+          {"threads", at::get_num_threads()}, {"kernel_spin_us", kernel_spin_microseconds()},
           {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
           {"prompt_tokens", args.throughput.prompt_tokens}, {"gen_tokens", args.throughput.gen_tokens},
           {"repeats", args.throughput.repeats}, {"prefill_seconds", r.prefill_seconds},
@@ -92,6 +94,8 @@ void print_summary(const nlohmann::json& j) {
 void run_bench(const BenchArgs& args) {
   if (args.threads > 0) torch::set_num_threads(args.threads);
   force_portable_kernels(args.portable);
+  LMSHRINK_CHECK(args.spin_us >= 0, "--spin-us must be >= 0, got ", args.spin_us);
+  set_kernel_spin_microseconds(args.spin_us);
   LMSHRINK_CHECK(args.kernels == "fast" || args.kernels == "reference", "--kernels must be fast or reference, got '",
                  args.kernels, "'");
   WeightStorage storage = parse_weight_storage(args.weights);
@@ -134,6 +138,9 @@ Command add_bench(CLI::App& app) {
       ->default_val("fast");
   cmd->add_flag("--no-fuse", args->no_fuse,
                "keep q|k|v and gate|up as separate products (by default their first factors are fused)");
+  cmd->add_option("--spin-us", args->spin_us,
+                  "microseconds the kernel threads spin for the next call before they sleep (0: sleep at once)")
+      ->default_val(200);
   cmd->add_flag("--portable-kernels", args->portable, "use the portable C++ kernels even where AVX2+FMA ones would run");
   cmd->add_option("--format", args->format,
                   "synthetic models only: replace the projections with random layers in this method's format and sizes: "

@@ -25,6 +25,7 @@ TEST(BenchCli, SyntheticCompressedModelWritesTheRecord) {
   EXPECT_EQ(j["format"], "cospadi");
   EXPECT_EQ(j["threads"], 1);
   EXPECT_EQ(j["fused_groups"], 2 * 2);  // q|k|v and gate|up of both blocks
+  EXPECT_EQ(j["kernel_spin_us"], 200);
   EXPECT_EQ(j["prompt_tokens"], 6);
   for (const char* key : {"prefill_tokens_per_second", "decode_tokens_per_second", "time_to_first_token_seconds",
                           "copy_bandwidth_bytes_per_second", "decode_ceiling_tokens_per_second", "fraction_of_ceiling",
@@ -69,6 +70,7 @@ TEST(BenchCli, BadInputGetsOneLineAndExitTwo) {
                    "context");
   expect_bad_input(run_lmshrink("bench synthetic:tiny --kernels reference --weights bf16" + kQuick, "bench_bad6"),
                    "bf16");
+  expect_bad_input(run_lmshrink("bench synthetic:tiny --spin-us -1" + kQuick, "bench_bad7"), "--spin-us");
 }
 
 }  // namespace

@@ -3,10 +3,16 @@
 // Why not at::parallel_for: with libtorch's OpenMP backend it is an inline `#pragma omp parallel` that compiles to a
 // serial loop in translation units built without -fopenmp, as lmshrink's are (measured: one busy thread in `top`
 // while a 2-thread bench ran). Each output is computed by exactly one chunk in a fixed order, so the thread count
-// never changes the result. Workers sleep on a condition variable between calls.
+// never changes the result.
+// Between calls the threads spin for a short while (kernel_spin_microseconds(), default 200) before they sleep on a
+// condition variable: decode makes a dispatch every few tens to hundreds of microseconds, and waking a sleeping
+// thread costs tens of microseconds on a virtual machine (docs/results.md, "dispatch"); a bounded spin keeps the
+// waiting cheap without holding a core when the kernels are idle (libtorch's OpenMP spin starved OpenBLAS).
 #pragma once
 #include <ATen/Parallel.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -15,6 +21,13 @@
 #include <vector>
 
 namespace lmshrink {
+
+// How long the kernel threads spin before sleeping (0: sleep at once). Set before or between kernel calls.
+void set_kernel_spin_microseconds(int64_t microseconds);
+int64_t kernel_spin_microseconds();
+
+// Spins (with a pause hint) until done() or `microseconds` have passed; returns done().
+bool spin_until(const std::function<bool()>& done, int64_t microseconds);
 
 class KernelThreadPool {
  public:
@@ -36,8 +49,11 @@ class KernelThreadPool {
     }
     wake_.notify_all();
     chunk_fn(0);
-    std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    if (!spin_until([&] { return pending_.load() == 0; }, kernel_spin_microseconds())) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [&] { return pending_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
     job_ = nullptr;
   }
 
@@ -55,16 +71,17 @@ class KernelThreadPool {
     while (static_cast<int>(workers_.size()) < needed) {
       int index = static_cast<int>(workers_.size()) + 1;  // the chunk this worker runs
       std::lock_guard<std::mutex> lock(mutex_);
-      workers_.emplace_back([this, index, seen = generation_]() mutable { work(index, seen); });
+      workers_.emplace_back([this, index, seen = generation_.load()]() mutable { work(index, seen); });
     }
   }
 
   void work(int index, uint64_t seen) {
     while (true) {
+      spin_until([&] { return stopping_.load() || generation_.load() != seen; }, kernel_spin_microseconds());
       const std::function<void(int)>* job = nullptr;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
         if (stopping_) return;
         seen = generation_;
         if (index >= job_chunks_) continue;
@@ -76,13 +93,16 @@ class KernelThreadPool {
     }
   }
 
+  // generation_, pending_ and stopping_ change under mutex_ (so no wake-up is lost) and are atomic so that the
+  // spinning threads can read them without it.
   std::mutex call_mutex_, mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
   const std::function<void(int)>* job_ = nullptr;
-  int job_chunks_ = 0, pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  int job_chunks_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 // fn(begin, end) over [0, n) in chunks of at least min_chunk items, at most at::get_num_threads() of them.
