@@ -6,7 +6,7 @@
 // never changes the result.
 // Between calls the threads spin for a short while (kernel_spin_microseconds(), default 200) before they sleep on a
 // condition variable: decode makes a dispatch every few tens to hundreds of microseconds, and waking a sleeping
-// thread costs tens of microseconds on a virtual machine (docs/results.md, "dispatch"); a bounded spin keeps the
+// thread costs tens of microseconds on a virtual machine (docs/results.md, "Fourth run"); a bounded spin keeps the
 // waiting cheap without holding a core when the kernels are idle (libtorch's OpenMP spin starved OpenBLAS).
 #pragma once
 #include <ATen/Parallel.h>
