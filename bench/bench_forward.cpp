@@ -77,6 +77,7 @@ BENCHMARK(BM_DecodeSyntheticLlama32_1B)->Iterations(20)->UseRealTime()->Unit(ben
 // Args: spin microseconds, then the microseconds the caller busies itself between calls (decode's other work).
 void BM_KernelDispatch(benchmark::State& state) {
   at::set_num_threads(2);
+  const int64_t saved_spin = lmshrink::kernel_spin_microseconds();
   lmshrink::set_kernel_spin_microseconds(state.range(0));
   auto gap = std::chrono::microseconds(state.range(1));
   std::atomic<int64_t> items{0};
@@ -89,7 +90,7 @@ void BM_KernelDispatch(benchmark::State& state) {
     lmshrink::parallel_columns(2, 1, [&](int64_t begin, int64_t end) { items += end - begin; });
   }
   benchmark::DoNotOptimize(items.load());
-  lmshrink::set_kernel_spin_microseconds(200);
+  lmshrink::set_kernel_spin_microseconds(saved_spin);
 }
 BENCHMARK(BM_KernelDispatch)->ArgsProduct({{0, 200}, {0, 50, 500}})->UseRealTime();
 

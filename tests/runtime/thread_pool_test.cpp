@@ -46,9 +46,8 @@ TEST(KernelThreadPool, SpinUntilStopsWhenDoneOrWhenTimeIsUp) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::microseconds(2000));
   int calls = 0;
   EXPECT_TRUE(lmshrink::spin_until([&] { return ++calls >= 3; }, 10000000));
-  lmshrink::set_kernel_spin_microseconds(-5);
+  Spin negative(-5);
   EXPECT_EQ(lmshrink::kernel_spin_microseconds(), 0);
-  lmshrink::set_kernel_spin_microseconds(200);
 }
 
 }  // namespace
