@@ -56,10 +56,10 @@ inline std::string slurp(const std::filesystem::path& path) {
   return text;
 }
 
-// Runs `lmshrink <args>` (args already shell-quoted) and captures both streams.
-inline CommandResult run_lmshrink(const std::string& args, const std::string& tag) {
+// Runs `lmshrink <args>` (args already shell-quoted) and captures both streams; environment: "NAME=value ..." to set.
+inline CommandResult run_lmshrink(const std::string& args, const std::string& tag, const std::string& environment = "") {
   std::filesystem::path dir = temp_dir("cli_" + tag);
-  std::string command = std::string(LMSHRINK_BINARY) + " --quiet " + args + " > " + (dir / "out").string() +
+  std::string command = (environment.empty() ? "" : "env " + environment + " ") + std::string(LMSHRINK_BINARY) + " --quiet " + args + " > " + (dir / "out").string() +
                         " 2> " + (dir / "err").string();
   int status = std::system(command.c_str());
   CommandResult result;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "lmshrink/runtime/cpu_report.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 
@@ -18,6 +19,8 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 int main(int argc, char** argv) {
   CLI::App app{"lmshrink: training-free compression of transformer language models"};
   app.require_subcommand(1);
+  // --version also names the CPU code paths in use: floating-point results can differ between them (issue 27).
+  app.set_version_flag("--version", [] { return "lmshrink 0.1.0\n" + lmshrink::describe(lmshrink::cpu_report()); });
   bool quiet = false;
   int threads = 0;
   app.add_flag("-q,--quiet", quiet, "No progress bars on stderr");
@@ -36,6 +39,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "lmshrink: error: %s (see lmshrink --help)\n", first_line(e.what()).c_str());

@@ -135,3 +135,18 @@ TEST(CliTest, ConvertWritesAnHfDirectoryThatEveryCommandReads) {
 }
 
 }  // namespace
+
+namespace {
+
+// --version names the CPU code paths (issue 27), and LMSHRINK_KERNELS=portable reaches the runtime kernels.
+TEST(CliTest, VersionNamesTheCpuCodePaths) {
+  CommandResult result = run_lmshrink("--version", "version");
+  EXPECT_EQ(result.exit_code, 0) << result.stderr_text;
+  for (const char* line : {"lmshrink ", "cpu: ", "runtime kernels: ", "libtorch: CPU capability ", "blas: "}) {
+    EXPECT_NE(result.stdout_text.find(line), std::string::npos) << line << " missing from\n" << result.stdout_text;
+  }
+  CommandResult portable = run_lmshrink("--version", "version_portable", "LMSHRINK_KERNELS=portable");
+  EXPECT_NE(portable.stdout_text.find("runtime kernels: portable"), std::string::npos) << portable.stdout_text;
+}
+
+}  // namespace

@@ -39,6 +39,7 @@ TEST(OmpTest, BatchedEqualsPerColumnReferenceOmp) {
     at::Tensor d = unit_columns(randn64({10, 16}, seed)), w = randn64({10, 23}, seed + 100);
     SparseCode fast = batched_omp(d, w, 4, /*batch_columns=*/7);  // several batches, one partial
     reference::NaiveCode slow = reference::naive_omp(d, w, 4);
+    // Bitwise on supports only: integer argmax choices in float64, whose gaps on these seeds are far above rounding.
     EXPECT_TRUE(fast.rows.equal(slow.rows)) << "seed " << seed;
     EXPECT_TRUE(torch::allclose(fast.values, slow.values, 1e-9, 1e-10)) << "seed " << seed;
   }

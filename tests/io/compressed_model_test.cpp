@@ -29,6 +29,7 @@ TEST(CompressedModelTest, SaveThenLoadGivesIdenticalLogits) {
   auto loaded = lmshrink::load_hf_model(dir.string());
   torch::NoGradGuard no_grad;
   at::Tensor tokens = torch::arange(1, 65, torch::kInt64).reshape({2, 32});
+  // Bitwise: same bytes, shapes and strides after loading (row_major, linear.h), so the same kernels in the same order.
   EXPECT_TRUE(torch::equal(model->forward(tokens), loaded->forward(tokens)));
   EXPECT_EQ(loaded->blocks()[3].q_proj->format(), "lowrank");
   EXPECT_EQ(loaded->blocks()[3].up_proj->format(), "dense");

@@ -117,6 +117,7 @@ TEST(DictSparseTest, SavedAndLoadedModelGivesIdenticalLogits) {
   write_hf_model(*model, (dir / "m").string(), {{"method", "test"}});
   auto loaded = load_hf_model((dir / "m").string());
   at::Tensor tokens = torch::randint(0, model->config().vocab_size, {2, 9}, torch::kLong);
+  // Bitwise: same bytes, shapes and strides after loading (row_major), so the same kernels in the same order.
   EXPECT_TRUE(model->forward(tokens).equal(loaded->forward(tokens)));
   const TransformerBlock& b = loaded->blocks()[0];
   EXPECT_EQ(b.q_proj->format(), "dictsparse");

@@ -73,6 +73,9 @@ TEST(MasaSharedAtomsTest, SaveThenLoadGivesIdenticalLogits) {
     auto loaded = lmshrink::load_hf_model(dir.string());
     torch::NoGradGuard no_grad;
     at::Tensor tokens = torch::arange(1, 65, torch::kInt64).reshape({2, 32});
+    // Bitwise: the loaded layers hold the same bytes in the same shapes and strides (row_major, linear.h) and run
+    // the same BLAS calls; only their addresses differ, which no kernel here chooses by. Before row_major, a rank-1
+    // residual built as a transposed view took another OpenBLAS kernel on AVX-512 cores (issue 27).
     EXPECT_TRUE(torch::equal(model->forward(tokens), loaded->forward(tokens))) << mix;
     EXPECT_EQ(loaded->blocks()[3].q_proj->format(), "sharedatoms");
     EXPECT_EQ(loaded->blocks()[3].up_proj->format(), "dense");

@@ -261,7 +261,7 @@ TEST(PruneReplaceMeTest, UidlKeepsTheOtherBlocksUntouchedAndMatchesSkippingThem)
   torch::NoGradGuard no_grad;
   at::Tensor h = reference->embed(tokens);
   for (int64_t layer : {0, 2}) h = reference->block_forward(layer, h, 0, nullptr);
-  EXPECT_TRUE(torch::equal(result.model->forward(tokens), reference->head(h)));
+  EXPECT_TRUE(torch::equal(result.model->forward(tokens), reference->head(h)));  // the same blocks, ops and inputs
 }
 
 TEST(PruneReplaceMeTest, SeveralRangesAreFittedInTurnAndMergeConsecutiveFusesThem) {
@@ -297,6 +297,7 @@ TEST(PruneReplaceMeTest, OutputLoadsThroughTheHfLoaderWithTheSameLogits) {
   auto loaded = lmshrink::load_hf_model(dir.string());
   EXPECT_EQ(loaded->config().num_layers, 3);
   at::Tensor tokens = random_tokens(512, 2, 30, 35);
+  // Bitwise: same bytes, shapes and strides after loading (row_major, linear.h), so the same kernels in the same order.
   EXPECT_TRUE(torch::equal(loaded->forward(tokens), result.model->forward(tokens)));
 }
 

@@ -111,6 +111,8 @@ TEST(FastLinear, EverySyntheticFormatPreparedGivesTheReferenceLogitsForAnyThread
       EXPECT_LT(relative_error(model->forward(tokens.narrow(1, 11, 1), &cache)[0][0], want[0][11]), 1e-5) << method;
     }
     lmshrink::testing::ThreadCount threads(3);
+    // Bitwise: no output element is summed by more than one thread (the kernels split rows, OpenBLAS splits M and N,
+    // never K, ATen's row-wise ops keep a row in one thread), so the thread count never changes a sum's order.
     EXPECT_TRUE(model->forward(tokens).equal(single)) << method;
   }
 }

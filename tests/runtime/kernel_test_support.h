@@ -31,9 +31,10 @@ inline double relative_error(const at::Tensor& got, const at::Tensor& want) {
   return (g - w).norm().item<double>() / std::max(w.norm().item<double>(), 1e-300);
 }
 
-struct KernelFamily {  // force_portable_kernels for one scope
-  explicit KernelFamily(bool portable) { force_portable_kernels(portable); }
-  ~KernelFamily() { force_portable_kernels(false); }
+struct KernelFamily {  // force_portable_kernels for one scope, then back to what it was (LMSHRINK_KERNELS)
+  explicit KernelFamily(bool portable) : saved(portable_kernels_forced()) { force_portable_kernels(portable); }
+  ~KernelFamily() { force_portable_kernels(saved); }
+  bool saved;
 };
 
 struct ThreadCount {  // at::set_num_threads for one scope

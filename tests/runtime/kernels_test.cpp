@@ -78,7 +78,7 @@ TEST(PackedMatrix, ThreadCountNeverChangesTheBits) {
     }
     for (int threads : {2, 3, 4}) {
       lmshrink::testing::ThreadCount count(threads);
-      EXPECT_TRUE(packed.multiply(x).equal(single)) << threads << " threads";
+      EXPECT_TRUE(packed.multiply(x).equal(single)) << threads << " threads";  // threads split rows, never a sum
     }
   }
 }
@@ -179,7 +179,7 @@ TEST(SparseColumns, ThreadCountNeverChangesTheBits) {
     }
     for (int threads : {2, 3, 4}) {
       lmshrink::testing::ThreadCount count(threads);
-      EXPECT_TRUE(sparse.multiply(z).equal(single)) << threads << " threads, " << tokens << " tokens";
+      EXPECT_TRUE(sparse.multiply(z).equal(single)) << threads << " threads, " << tokens << " tokens";  // rows split
     }
   }
 }

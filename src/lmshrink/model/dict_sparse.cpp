@@ -9,7 +9,7 @@ int64_t Factor::storage_bytes() const {
   return quantized ? quantized->storage_bytes() : value.numel() * static_cast<int64_t>(sizeof(float));
 }
 
-Factor float_factor(at::Tensor value) { return Factor{value.to(torch::kFloat32).contiguous(), std::nullopt}; }
+Factor float_factor(at::Tensor value) { return Factor{row_major(value.to(torch::kFloat32)), std::nullopt}; }
 
 Factor quantized_factor(const at::Tensor& value, int bits, int64_t group_size) {
   QuantizedTensor q = quantize_rtn(value, bits, group_size);

@@ -5,8 +5,19 @@
 
 namespace lmshrink {
 
+at::Tensor row_major(const at::Tensor& t) {
+  if (!t.defined()) return t;
+  int64_t expected = 1;
+  bool row_major_strides = true;
+  for (int64_t d = t.dim() - 1; d >= 0; --d) {
+    row_major_strides = row_major_strides && t.stride(d) == expected;
+    expected *= std::max<int64_t>(t.size(d), 1);
+  }
+  return row_major_strides ? t : t.clone(at::MemoryFormat::Contiguous);
+}
+
 DenseLinear::DenseLinear(at::Tensor weight_out_in, at::Tensor bias)
-    : weight_out_in_(std::move(weight_out_in)), bias_(std::move(bias)) {
+    : weight_out_in_(row_major(weight_out_in)), bias_(std::move(bias)) {
   LMSHRINK_CHECK(weight_out_in_.dim() == 2, "dense linear: weight must be 2-D [out, in], got ",
                  weight_out_in_.dim(), "-D");
   LMSHRINK_CHECK(!bias_.defined() || (bias_.dim() == 1 && bias_.size(0) == weight_out_in_.size(0)),

@@ -42,6 +42,14 @@ class Linear {
   virtual const SameInputGroup* same_input_group() const { return nullptr; }  // set only by fusion at load
 };
 
+// t itself when its strides are exactly the row-major strides of its sizes, else a row-major copy. libtorch calls a
+// [n, 1] tensor with strides [1, n] contiguous (size-1 dimensions are skipped), yet hands it to BLAS with the other
+// transpose flag, and OpenBLAS's AVX-512 kernels sum the two layouts in different orders (issue 27: a rank-1 MASA
+// residual built as a transposed view gave other logits than the same residual loaded from a file). Every layer stores
+// its weights and factors through this, so a layer built in memory and the same layer loaded (always row-major)
+// run the same BLAS calls on the same bytes.
+at::Tensor row_major(const at::Tensor& t);
+
 // The outputs of layers that all read x, in order: through their SameInputGroup when exactly these layers form one,
 // else one forward() each. The forward pass calls it for q|k|v and gate|up.
 std::vector<at::Tensor> forward_same_input(const std::vector<const Linear*>& layers, const at::Tensor& x);

@@ -6,7 +6,7 @@
 namespace lmshrink {
 
 LowRankLinear::LowRankLinear(at::Tensor a_in_rank, at::Tensor b_rank_out, at::Tensor bias)
-    : a_in_rank_(std::move(a_in_rank)), b_rank_out_(std::move(b_rank_out)), bias_(std::move(bias)) {
+    : a_in_rank_(row_major(a_in_rank)), b_rank_out_(row_major(b_rank_out)), bias_(std::move(bias)) {
   LMSHRINK_CHECK(a_in_rank_.dim() == 2 && b_rank_out_.dim() == 2 && a_in_rank_.size(1) == b_rank_out_.size(0),
                  "low-rank linear: factors must be A [in, rank] and B [rank, out], got ", a_in_rank_.sizes(), " and ",
                  b_rank_out_.sizes());

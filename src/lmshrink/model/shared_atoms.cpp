@@ -15,8 +15,8 @@ std::string atom_mix_name(AtomMix mix) { return mix == AtomMix::kSynthesize ? "s
 
 SharedAtomsLinear::SharedAtomsLinear(std::shared_ptr<AtomBank> bank, int64_t index, AtomMix mix, at::Tensor residual_a,
                                      at::Tensor residual_b, at::Tensor bias)
-    : bank_(std::move(bank)), index_(index), mix_(mix), residual_a_(std::move(residual_a)),
-      residual_b_(std::move(residual_b)), bias_(std::move(bias)) {
+    : bank_(std::move(bank)), index_(index), mix_(mix), residual_a_(row_major(residual_a)),
+      residual_b_(row_major(residual_b)), bias_(std::move(bias)) {
   LMSHRINK_CHECK(bank_ && bank_->atoms.dim() == 3 && bank_->atoms.size(0) >= 1, "shared atoms: the bank must hold atoms [S, out, in] with S >= 1");
   LMSHRINK_CHECK(bank_->coefficients.dim() == 2 && bank_->coefficients.size(1) == bank_->atoms.size(0),
                  "shared atoms: coefficients must be [layers, ", bank_->atoms.size(0), "], got ", bank_->coefficients.sizes());

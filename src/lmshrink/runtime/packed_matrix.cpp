@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 #include "lmshrink/runtime/simd.h"
 #include "lmshrink/runtime/thread_pool.h"
@@ -101,10 +103,15 @@ bool cpu_has_avx2_fma() {
 }
 
 namespace {
-std::atomic<bool> portable_forced{false};
+bool portable_in_environment() {
+  const char* kernels = std::getenv("LMSHRINK_KERNELS");
+  return kernels != nullptr && std::string(kernels) == "portable";
+}
+std::atomic<bool> portable_forced{portable_in_environment()};
 }  // namespace
 
 void force_portable_kernels(bool portable) { portable_forced = portable; }
+bool portable_kernels_forced() { return portable_forced; }
 bool use_avx2_kernels() { return cpu_has_avx2_fma() && !portable_forced; }
 
 int64_t rows_per_task(int64_t cols) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, cols)); }

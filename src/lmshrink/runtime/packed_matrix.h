@@ -47,7 +47,9 @@ class PackedMatrix {
 // Whether the AVX2+FMA kernels run on this CPU (x86-64 with both flags); the portable ones run otherwise.
 bool cpu_has_avx2_fma();
 // Tests run both kernel families: force_portable_kernels(true) makes every kernel take the portable path.
+// LMSHRINK_KERNELS=portable in the environment forces it from the start (CI's second pass covers that family).
 void force_portable_kernels(bool portable);
+bool portable_kernels_forced();
 bool use_avx2_kernels();  // cpu_has_avx2_fma() and not forced portable
 
 // Rows per parallel_columns chunk (thread_pool.h) so that a chunk holds at least ~32K multiply-adds.
