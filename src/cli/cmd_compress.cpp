@@ -22,13 +22,35 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// The option fields (compress_options.h) and the flags that set them, for the library's error messages.
+const FieldFlags kCompressFlags = {
+    {"method", "--method"}, {"ratio", "--ratio"}, {"budget_bytes", "--budget-bytes"}, {"targets", "--targets"},
+    {"mode", "--mode"}, {"batch_size", "--batch-size"}, {"low_rank.asvd_alpha", "--asvd-alpha"},
+    {"dictionary.atoms_per_nonzero", "--atoms-per-nonzero"}, {"dictionary.accounting", "--accounting"},
+    {"accounting", "--accounting"}, {"dictionary.iterations", "--iterations"},
+    {"dictionary.power_iterations", "--power-iterations"}, {"dictionary.omp_batch", "--omp-batch"},
+    {"dictionary.seed", "--dict-seed"}, {"dictionary.groups", "--groups"}, {"dictionary.tolerance", "--tolerance"},
+    {"dictionary.alloc", "--alloc"}, {"dictionary.alloc_min_ratio", "--alloc-min-ratio"},
+    {"dictionary.alloc_max_ratio", "--alloc-max-ratio"}, {"dictionary.quantize_bits", "--quantize"},
+    {"dictionary.quant_group", "--quant-group"}, {"rocket.alloc", "--alloc"}, {"rocket.grid.rates", "--rates"},
+    {"rocket.grid.ks", "--ks"}, {"rocket.importance_exponent", "--importance-exponent"},
+    {"rocket.oversparsify", "--oversparsify"}, {"rocket.precision", "--precision"},
+    {"rocket.refine_steps", "--refine-steps"}, {"rocket.refine_lr", "--refine-lr"}, {"masa.atoms", "--masa-atoms"},
+    {"masa.groups", "--masa-groups"}, {"masa.residual_rank", "--masa-residual-rank"}, {"masa.mix", "--masa-mix"},
+    {"calib.n_samples", "--calib-samples"}, {"calib.seq_len", "--calib-seq-len"}};
+
+// The flags that hold text; compress_options parses them into the enum and integer fields.
 struct CompressArgs {
   std::string model, tokenizer, out, method, targets;  // targets: all, or attn for masa
-  std::string mode = "one-shot", device = "cpu", json, quantize = "none", alloc, profile, rates, ks;
-  double ratio = 0.0, asvd_alpha = 0.5, budget_bytes = 0.0;
+  std::string mode = mode_name(Mode::kOneShot), device = "cpu", json, quantize = "none", alloc, profile, rates, ks;
+  std::string accounting = accounting_name(DictionaryOptions{}.accounting);
+  std::string masa_groups = masa_spec_name(MasaOptions{}.groups);
+  std::string masa_residual_rank = masa_spec_name(MasaOptions{}.residual_rank);
+  std::string masa_mix = atom_mix_name(MasaOptions{}.mix);
+  double budget_bytes = 0.0;
   bool force = false, no_error_cap = false;
   CalibArgs calib;
-  CompressOptions dict;  // the sparse-dictionary and rocket fields (atoms_per_nonzero ... refine_lr)
+  CompressOptions options;  // the numeric fields, set by their flags directly
 };
 
 int quantize_bits(const std::string& name) {
@@ -39,20 +61,26 @@ int quantize_bits(const std::string& name) {
 }
 
 CompressOptions compress_options(const CompressArgs& args) {
-  CompressOptions options = args.dict;
-  options.method = args.method;
-  options.ratio = args.ratio;
-  options.targets = parse_targets(!args.targets.empty() ? args.targets : args.method == "masa" ? "attn" : "all");
-  options.mode = args.mode;
-  options.asvd_alpha = args.asvd_alpha;
+  CompressOptions options = args.options;
+  options.method = parse_method(args.method);
+  options.targets = parse_targets(!args.targets.empty() ? args.targets : options.method == Method::kMasa ? "attn" : "all");
+  options.mode = parse_mode(args.mode);
   options.batch_size = args.calib.batch_size;
-  options.quantize_bits = quantize_bits(args.quantize);
-  options.alloc = !args.alloc.empty() ? args.alloc : args.method == "rocket" ? "mckp" : "uniform";
-  options.error_cap = !args.no_error_cap;
-  if (!args.rates.empty()) options.grid.rates = parse_grid_list(args.rates, "--rates");
-  if (!args.ks.empty()) options.grid.ks = parse_grid_list(args.ks, "--ks");
+  DictionaryOptions& d = options.dictionary;
+  d.accounting = parse_accounting(args.accounting);
+  d.quantize_bits = quantize_bits(args.quantize);
+  Alloc& alloc = options.method == Method::kRocket ? options.rocket.alloc : d.alloc;
+  if (!args.alloc.empty()) alloc = parse_alloc(args.alloc, options.method == Method::kRocket ? "rocket.alloc" : "dictionary.alloc");
+  options.rocket.error_cap = !args.no_error_cap;
+  if (!args.rates.empty()) options.rocket.grid.rates = parse_grid_list(args.rates, "--rates");
+  if (!args.ks.empty()) options.rocket.grid.ks = parse_grid_list(args.ks, "--ks");
+  options.masa.groups = parse_masa_spec(args.masa_groups, "masa.groups");
+  options.masa.residual_rank = parse_masa_spec(args.masa_residual_rank, "masa.residual_rank");
+  options.masa.mix = parse_atom_mix(args.masa_mix);
   return options;
 }
+
+std::string default_text(double value) { return str_cat(" (default ", value, ")"); }
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -157,15 +185,19 @@ void print_summary(const nlohmann::json& record) {
               seconds["total"].get<double>(), record["output"].get<std::string>().c_str());
 }
 
-nlohmann::json dictionary_settings(const CompressOptions& o) {
-  return {{"atoms_per_nonzero", o.atoms_per_nonzero}, {"accounting", o.accounting}, {"iterations", o.iterations},
-          {"power_iterations", o.power_iterations}, {"omp_batch", o.omp_batch}, {"seed", o.seed}, {"groups", o.groups},
-          {"tolerance", o.tolerance}, {"alloc", o.alloc}, {"alloc_min_ratio", o.alloc_min_ratio},
-          {"alloc_max_ratio", o.alloc_max_ratio}, {"quantize_bits", o.quantize_bits}, {"quant_group", o.quant_group}};
+nlohmann::json dictionary_settings(const CompressOptions& options) {
+  const DictionaryOptions& o = options.dictionary;
+  return {{"atoms_per_nonzero", o.atoms_per_nonzero}, {"accounting", accounting_name(o.accounting)},
+          {"iterations", o.iterations}, {"power_iterations", o.power_iterations}, {"omp_batch", o.omp_batch},
+          {"seed", o.seed}, {"groups", o.groups}, {"tolerance", o.tolerance}, {"alloc", alloc_name(o.alloc)},
+          {"alloc_min_ratio", o.alloc_min_ratio}, {"alloc_max_ratio", o.alloc_max_ratio},
+          {"quantize_bits", o.quantize_bits}, {"quant_group", o.quant_group}};
 }
 
-nlohmann::json rocket_settings(const CompressOptions& o, const CompressResult& result, const std::string& profile) {
-  return {{"alloc", o.alloc}, {"accounting", o.accounting}, {"allow_uncompressed", o.allow_uncompressed},
+nlohmann::json rocket_settings(const CompressOptions& options, const CompressResult& result, const std::string& profile) {
+  const RocketCompressOptions& o = options.rocket;
+  return {{"alloc", alloc_name(o.alloc)}, {"accounting", accounting_name(options.dictionary.accounting)},
+          {"allow_uncompressed", o.allow_uncompressed},
           {"error_cap", o.error_cap}, {"alpha_min", result.alpha_min}, {"precision", o.precision},
           {"allocated_ratio", result.allocated_ratio}, {"importance_exponent", o.importance_exponent},
           {"oversparsify", o.oversparsify}, {"refine_steps", o.refine_steps}, {"refine_lr", o.refine_lr},
@@ -183,8 +215,8 @@ nlohmann::json masa_settings(const CompressOptions& o, const CompressResult& res
   }
   return {{"ratio_refers_to", "the targeted attention projections (q, k, v, o) of all layers; see whole_model for the "
                               "whole model"},
-          {"atoms_flag", o.masa_atoms}, {"groups_spec", o.masa_groups}, {"residual_rank_spec", o.masa_residual_rank},
-          {"mix", o.masa_mix}, {"groups", groups}, {"logit_lens_drift", result.masa_drift}};
+          {"atoms_flag", o.masa.atoms}, {"groups_spec", masa_spec_name(o.masa.groups)},
+          {"residual_rank_spec", masa_spec_name(o.masa.residual_rank)}, {"mix", atom_mix_name(o.masa.mix)}, {"groups", groups}, {"logit_lens_drift", result.masa_drift}};
 }
 
 void run_compress(const CompressArgs& args) {
@@ -192,7 +224,7 @@ void run_compress(const CompressArgs& args) {
   check_device(args.device);
   CompressOptions options = compress_options(args);
   LoadedModel loaded = load_model(args.model);
-  bool masa_atoms = options.method == "masa" && options.masa_atoms > 0;
+  bool masa_atoms = options.method == Method::kMasa && options.masa.atoms > 0;
   LMSHRINK_CHECK(masa_atoms || (options.ratio > 0) != (args.budget_bytes > 0), "give exactly one of --ratio and --budget-bytes");
   LMSHRINK_CHECK(!masa_atoms || (options.ratio == 0 && args.budget_bytes == 0), "--masa-atoms replaces --ratio and --budget-bytes");
   if (args.budget_bytes > 0) options.ratio = ratio_for_budget_bytes(*loaded.model, options.targets, args.budget_bytes);
@@ -203,15 +235,16 @@ void run_compress(const CompressArgs& args) {
   double load_seconds = seconds_since(total_start);
 
   Calibration calib;
-  bool calibrate = method_needs_calibration(options.method) && (options.method != "masa" || masa_needs_calibration(options));
-  if (calibrate) calib = prepare_calibration(args.calib, loaded, *tokenizer, options.mode == "one-shot");
+  bool calibrate = method_needs_calibration(options.method) && (options.method != Method::kMasa || masa_needs_calibration(options));
+  if (calibrate) calib = prepare_calibration(args.calib, loaded, *tokenizer, options.mode == Mode::kOneShot);
   std::vector<MatrixProfile> saved_profile;
   if (!args.profile.empty()) {
-    LMSHRINK_CHECK(options.method == "rocket", "--profile applies to --method rocket");
+    LMSHRINK_CHECK(options.method == Method::kRocket, "--profile applies to --method rocket");
     nlohmann::json json;
     try {
       json = nlohmann::json::parse(read_text_file(args.profile, "--profile"));
-      saved_profile = profile_from_json(json, *loaded.model, options.targets, options.accounting, args.profile);
+      saved_profile = profile_from_json(json, *loaded.model, options.targets, accounting_name(options.dictionary.accounting),
+                                        args.profile);
     } catch (const nlohmann::json::exception& e) {
       fail(args.profile, ": not a valid profile (", e.what(), ")");
     }
@@ -223,13 +256,13 @@ void run_compress(const CompressArgs& args) {
 
   Clock::time_point save_start = Clock::now();
   nlohmann::json calibration = calibrate ? calibration_json(calib) : nlohmann::json();
-  nlohmann::json info = {{"method", options.method}, {"ratio", options.ratio}, {"mode", options.mode},
+  nlohmann::json info = {{"method", method_name(options.method)}, {"ratio", options.ratio}, {"mode", mode_name(options.mode)},
                          {"targets", options.targets}, {"calibration", calibration}, {"source", loaded.path}};
   if (method_is_dictionary(options.method)) info["dictionary"] = dictionary_settings(options);
-  if (options.method == "rocket") info["rocket"] = rocket_settings(options, result, args.profile);
-  if (options.method == "masa") info["masa"] = masa_settings(options, result);
+  if (options.method == Method::kRocket) info["rocket"] = rocket_settings(options, result, args.profile);
+  if (options.method == Method::kMasa) info["masa"] = masa_settings(options, result);
   write_hf_model(*loaded.model, out.staging_path(), info);
-  if (options.method == "rocket") {
+  if (options.method == Method::kRocket) {
     write_json_file((fs::path(out.staging_path()) / "rocket_profile.json").string(),
                     profile_to_json(result.profile, profile_settings(options)));
   }
@@ -243,12 +276,13 @@ void run_compress(const CompressArgs& args) {
   }
   nlohmann::json record = {
       {"command", "compress"}, {"date", now_iso8601()}, {"model", loaded.path}, {"output", args.out},
-      {"method", options.method}, {"mode", options.mode}, {"targets", options.targets}, {"ratio_requested", options.ratio},
+      {"method", method_name(options.method)}, {"mode", mode_name(options.mode)}, {"targets", options.targets},
+      {"ratio_requested", options.ratio},
       {"compressed_linears", size_record(t.params_before, t.params_after, t.bytes_before, t.bytes_after)},
-      {"accounting", accounting_record(t, options.accounting)},
+      {"accounting", accounting_record(t, accounting_name(options.dictionary.accounting))},
       {"dictionary", method_is_dictionary(options.method) ? dictionary_settings(options) : nlohmann::json()},
-      {"rocket", options.method == "rocket" ? rocket_settings(options, result, args.profile) : nlohmann::json()},
-      {"masa", options.method == "masa" ? masa_settings(options, result) : nlohmann::json()},
+      {"rocket", options.method == Method::kRocket ? rocket_settings(options, result, args.profile) : nlohmann::json()},
+      {"masa", options.method == Method::kMasa ? masa_settings(options, result) : nlohmann::json()},
       {"whole_model", size_record(before.total_params, after.total_params, before.total_bytes, after.total_bytes)},
       {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", "float32"},
       {"synthetic_model", loaded.model->config().source_format == "synthetic"},
@@ -263,64 +297,82 @@ void run_compress(const CompressArgs& args) {
   print_summary(record);
 }
 
+void add_common_flags(CLI::App& cmd, CompressArgs& a) {
+  CompressOptions& o = a.options;
+  cmd.add_option("--ratio", o.ratio, "fraction of the targeted matrices' parameters to remove, in (0, 1)");
+  cmd.add_option("--budget-bytes", a.budget_bytes, "instead of --ratio: bytes for the targeted matrices, against "
+                                                   "2 bytes per dense weight (bf16)");
+  cmd.add_option("--targets", a.targets, "all (default; attn for masa), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
+  cmd.add_option("--mode", a.mode, "one-shot (statistics of the original model, default) or sequential "
+                                   "(block l calibrated on the compressed blocks before it)");
+  add_calibration_flags(cmd, a.calib);
+  cmd.add_option("--asvd-alpha", o.low_rank.asvd_alpha, "ASVD scaling exponent" + default_text(o.low_rank.asvd_alpha));
+}
+
+void add_dictionary_flags(CLI::App& cmd, CompressArgs& a) {
+  DictionaryOptions& d = a.options.dictionary;
+  cmd.add_option("--atoms-per-nonzero", d.atoms_per_nonzero, "cospadi/compot: k/s, atoms per nonzero" + default_text(d.atoms_per_nonzero));
+  cmd.add_option("--accounting", a.accounting, "cospadi/compot sizes: full (index storage counted) or effective "
+                                               "(CoSpaDi eq. 11); default " + a.accounting);
+  cmd.add_option("--iterations", d.iterations, "cospadi: K-SVD alternations (default 60); compot: cap (default 20)");
+  cmd.add_option("--power-iterations", d.power_iterations, "cospadi: power iterations per atom update" + default_text(d.power_iterations));
+  cmd.add_option("--omp-batch", d.omp_batch, "cospadi: columns per Batch-OMP batch" + default_text(d.omp_batch));
+  cmd.add_option("--dict-seed", d.seed, "cospadi: dictionary initialisation seed" + default_text(d.seed));
+  cmd.add_option("--groups", d.groups, "cospadi/compot: consecutive layers sharing one dictionary (default " +
+                                       std::to_string(d.groups) + "; a remainder forms a smaller last group)");
+  cmd.add_option("--tolerance", d.tolerance, "compot: stop at this relative objective decrease" + default_text(d.tolerance));
+  cmd.add_option("--alloc", a.alloc, "per-matrix rates: uniform (default), dynamic (cospadi/compot: pooled spectrum), "
+                                     "mckp (rocket's default: multi-choice knapsack over the profile)");
+  cmd.add_option("--alloc-min-ratio", d.alloc_min_ratio, "--alloc dynamic: least ratio of any matrix" + default_text(d.alloc_min_ratio));
+  cmd.add_option("--alloc-max-ratio", d.alloc_max_ratio, "--alloc dynamic: largest ratio of any matrix" + default_text(d.alloc_max_ratio));
+  cmd.add_option("--quantize", a.quantize, "cospadi/compot factors: none (default), int8 or int4 (group RTN)");
+  cmd.add_option("--quant-group", d.quant_group, "values per fp16 scale with --quantize" + default_text(d.quant_group));
+}
+
+void add_rocket_flags(CLI::App& cmd, CompressArgs& a) {
+  RocketCompressOptions& r = a.options.rocket;
+  cmd.add_option("--profile", a.profile, "rocket: a saved profile (lmshrink profile) instead of profiling here");
+  cmd.add_option("--rates", a.rates, "rocket profile: candidate rates, first:last:step or a list (default 0.05:0.70:0.05)");
+  cmd.add_option("--ks", a.ks, "rocket profile: candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
+  cmd.add_flag("--allow-uncompressed,!--drop-uncompressed", r.allow_uncompressed,
+               "rocket mckp: a matrix may stay dense (default); --drop-uncompressed is the reference code's behaviour");
+  cmd.add_flag("--no-error-cap", a.no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C");
+  cmd.add_option("--precision", r.precision, "rocket mckp: knapsack steps of the total" + default_text(r.precision));
+  cmd.add_option("--refine-steps", r.refine_steps, "rocket: Adam steps of local refinement per matrix" + default_text(r.refine_steps));
+  cmd.add_option("--refine-lr", r.refine_lr, "rocket: refinement learning rate" + default_text(r.refine_lr));
+  cmd.add_option("--importance-exponent", r.importance_exponent, "rocket: λ of |c| ν^λ" + default_text(r.importance_exponent));
+  cmd.add_option("--oversparsify", r.oversparsify, "rocket: β, the per-column over-sparsification" + default_text(r.oversparsify));
+}
+
+void add_masa_flags(CLI::App& cmd, CompressArgs& a) {
+  cmd.add_option("--masa-atoms", a.options.masa.atoms, "masa: atoms S per projection type and group, instead of --ratio (1 <= S <= L)")
+      ->check(CLI::Validator([](std::string& v) { return v == "0" ? std::string("S = 0 atoms keep nothing; need 1 <= S <= L") : std::string(); }, "S"));
+  cmd.add_option("--masa-groups", a.masa_groups, "masa: 1 (all layers share one bank, default " + a.masa_groups + "), N groups "
+                                                 "of consecutive layers cut at the largest logit-lens KL drifts, or auto");
+  cmd.add_option("--masa-residual-rank", a.masa_residual_rank, "masa: 0 (default " + a.masa_residual_rank + "), the whitened "
+                 "residual rank of q/o (k/v scaled by kv/q size under GQA), or auto (fill the budget)");
+  cmd.add_option("--masa-mix", a.masa_mix, "masa: synthesize (W formed once at load) or runtime (mixed per forward); "
+                                           "default " + a.masa_mix);
+}
+
 }  // namespace
 
 Command add_compress(CLI::App& app) {
   auto a = std::make_shared<CompressArgs>();
-  CLI::App* cmd =
-      app.add_subcommand("compress", "Compress the block projections (svd, asvd, svd-llm, cospadi, compot, rocket, masa) and save the model");
+  CLI::App* cmd = app.add_subcommand("compress", "Compress the block projections (" + method_names() + ") and save the model");
   cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened), cospadi "
                                          "(K-SVD sparse dictionary), compot (orthogonal dictionary), rocket (knapsack + sparse factorization), masa (shared attention atoms)")->required();
-  cmd->add_option("--ratio", a->ratio, "fraction of the targeted matrices' parameters to remove, in (0, 1)");
-  cmd->add_option("--budget-bytes", a->budget_bytes, "instead of --ratio: bytes for the targeted matrices, against "
-                                                     "2 bytes per dense weight (bf16)");
-  cmd->add_option("--targets", a->targets, "all (default; attn for masa), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
-  cmd->add_option("--mode", a->mode, "one-shot (statistics of the original model, default) or sequential "
-                                     "(block l calibrated on the compressed blocks before it)");
-  add_calibration_flags(*cmd, a->calib);
-  cmd->add_option("--asvd-alpha", a->asvd_alpha, "ASVD scaling exponent (default 0.5)");
-  CompressOptions& d = a->dict;
-  cmd->add_option("--atoms-per-nonzero", d.atoms_per_nonzero, "cospadi/compot: k/s, atoms per nonzero (default 2)");
-  cmd->add_option("--accounting", d.accounting, "cospadi/compot sizes: full (index storage counted, default) or "
-                                                "effective (CoSpaDi eq. 11)");
-  cmd->add_option("--iterations", d.iterations, "cospadi: K-SVD alternations (default 60); compot: cap (default 20)");
-  cmd->add_option("--power-iterations", d.power_iterations, "cospadi: power iterations per atom update (default 8)");
-  cmd->add_option("--omp-batch", d.omp_batch, "cospadi: columns per Batch-OMP batch (default 8192)");
-  cmd->add_option("--dict-seed", d.seed, "cospadi: dictionary initialisation seed (default 42)");
-  cmd->add_option("--groups", d.groups, "cospadi/compot: consecutive layers sharing one dictionary (default 1; a "
-                                        "remainder forms a smaller last group)");
-  cmd->add_option("--tolerance", d.tolerance, "compot: stop at this relative objective decrease (default 1e-4)");
-  cmd->add_option("--alloc", a->alloc, "per-matrix rates: uniform (default), dynamic (cospadi/compot: pooled spectrum), "
-                                       "mckp (rocket's default: multi-choice knapsack over the profile)");
-  cmd->add_option("--alloc-min-ratio", d.alloc_min_ratio, "--alloc dynamic: least ratio of any matrix (default 0.05)");
-  cmd->add_option("--alloc-max-ratio", d.alloc_max_ratio, "--alloc dynamic: largest ratio of any matrix (default 0.8)");
-  cmd->add_option("--quantize", a->quantize, "cospadi/compot factors: none (default), int8 or int4 (group RTN)");
-  cmd->add_option("--quant-group", d.quant_group, "values per fp16 scale with --quantize (default 128)");
-  cmd->add_option("--profile", a->profile, "rocket: a saved profile (lmshrink profile) instead of profiling here");
-  cmd->add_option("--rates", a->rates, "rocket profile: candidate rates, first:last:step or a list (default 0.05:0.70:0.05)");
-  cmd->add_option("--ks", a->ks, "rocket profile: candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
-  cmd->add_flag("--allow-uncompressed,!--drop-uncompressed", d.allow_uncompressed,
-                "rocket mckp: a matrix may stay dense (default); --drop-uncompressed is the reference code's behaviour");
-  cmd->add_flag("--no-error-cap", a->no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C");
-  cmd->add_option("--precision", d.precision, "rocket mckp: knapsack steps of the total (default 50000)");
-  cmd->add_option("--refine-steps", d.refine_steps, "rocket: Adam steps of local refinement per matrix (default 0)");
-  cmd->add_option("--refine-lr", d.refine_lr, "rocket: refinement learning rate (default 1e-3)");
-  cmd->add_option("--importance-exponent", d.importance_exponent, "rocket: λ of |c| ν^λ (default 0.5)");
-  cmd->add_option("--oversparsify", d.oversparsify, "rocket: β, the per-column over-sparsification (default 0.005)");
-  cmd->add_option("--masa-atoms", d.masa_atoms, "masa: atoms S per projection type and group, instead of --ratio (1 <= S <= L)")
-      ->check(CLI::Validator([](std::string& v) { return v == "0" ? std::string("S = 0 atoms keep nothing; need 1 <= S <= L") : std::string(); }, "S"));
-  cmd->add_option("--masa-groups", d.masa_groups, "masa: 1 (all layers share one bank, default), N groups of consecutive layers "
-                                                  "cut at the largest logit-lens KL drifts, or auto");
-  cmd->add_option("--masa-residual-rank", d.masa_residual_rank, "masa: 0 (default), the whitened residual rank of q/o (k/v "
-                                                                "scaled by kv/q size under GQA), or auto (fill the budget)");
-  cmd->add_option("--masa-mix", d.masa_mix, "masa: synthesize (W formed once at load, default) or runtime (mixed per forward)");
+  add_common_flags(*cmd, *a);
+  add_dictionary_flags(*cmd, *a);
+  add_rocket_flags(*cmd, *a);
+  add_masa_flags(*cmd, *a);
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--device", a->device, "cpu (default); cuda is not implemented yet");
   cmd->add_option("--json", a->json, "also write the run record here");
   cmd->add_flag("--force", a->force, "replace the output directory if it exists");
-  return [a] { run_compress(*a); };
+  return [a] { run_with_flag_names([a] { run_compress(*a); }, kCompressFlags); };
 }
 
 }  // namespace lmshrink::cli

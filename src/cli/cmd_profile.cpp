@@ -17,6 +17,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The option fields (rocket_profile.h, compress_options.h) and the flags that set them, for library errors.
+const FieldFlags kProfileFlags = {{"rocket.grid.rates", "--rates"}, {"rocket.grid.ks", "--ks"}, {"accounting", "--accounting"},
+                                  {"targets", "--targets"}};
+
 struct ProfileArgs {
   std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full";
   double importance_exponent = 0.5, oversparsify = 0.005;
@@ -88,7 +92,7 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--oversparsify", a->oversparsify, "β, the per-column over-sparsification (default 0.005)");
   add_calibration_flags(*cmd, a->calib);
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
-  return [a] { run_profile(*a); };
+  return [a] { run_with_flag_names([a] { run_profile(*a); }, kProfileFlags); };
 }
 
 }  // namespace lmshrink::cli

@@ -25,6 +25,16 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// The option fields (depth_prune.h, sampling.h) and the flags that set them, for the library's error messages.
+const FieldFlags kPruneFlags = {
+    {"prune.method", "--method"}, {"prune.objective", "--objective"}, {"prune.batch_size", "--batch-size"},
+    {"prune.ridge", "--ridge"}, {"prune.blocks", "--blocks"}, {"prune.num_ranges", "--num-ranges"},
+    {"prune.distance_tokens", "--distance-tokens"}, {"prune.cosine.epochs", "--epochs"}, {"cosine.epochs", "--epochs"},
+    {"prune.cosine.lr", "--lr"}, {"cosine.lr", "--lr"}, {"prune.cosine.batch_tokens", "--cosine-batch"},
+    {"cosine.batch_tokens", "--cosine-batch"}, {"prune.cosine.l1", "--l1"}, {"cosine.l1", "--l1"},
+    {"prune.cosine.l2", "--l2"}, {"cosine.l2", "--l2"}, {"calib.n_samples", "--calib-samples"},
+    {"calib.seq_len", "--calib-seq-len"}};
+
 struct PruneArgs {
   std::string model, tokenizer, out, json, ranges, calib = "c4-train", sampling = "blocks";
   int64_t calib_samples = 256, calib_seq_len = 0;
@@ -237,7 +247,7 @@ Command add_prune(CLI::App& app) {
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--json", a->json, "also write the run record here");
   cmd->add_flag("--force", a->force, "replace the output directory if it exists");
-  return [a] { run_prune(*a); };
+  return [a] { run_with_flag_names([a] { run_prune(*a); }, kPruneFlags); };
 }
 
 }  // namespace lmshrink::cli

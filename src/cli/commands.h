@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,5 +32,12 @@ void write_json_file(const std::string& path, const nlohmann::json& record);
 // Reads a whole file; throws when it is missing or (when non_empty) empty.
 std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty = true);
 std::string now_iso8601();
+
+// Library errors name option fields ("ratio", "masa.groups"); each command maps them back to its flags. FieldFlags:
+// (field, flag) pairs. with_flag_names replaces every whole field name in a message by its flag.
+using FieldFlags = std::vector<std::pair<std::string, std::string>>;
+std::string with_flag_names(const std::string& message, const FieldFlags& flags);
+// Runs `run`; an lmshrink::Error it throws is rethrown with field names replaced by flags.
+void run_with_flag_names(const std::function<void()>& run, const FieldFlags& flags);
 
 }  // namespace lmshrink::cli

@@ -1,4 +1,5 @@
-// Helpers shared by the subcommands: JSON records and whole-file reads.
+// Helpers shared by the subcommands: JSON records, whole-file reads, field names of library errors to flags.
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -30,6 +31,43 @@ std::string now_iso8601() {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   return text;
+}
+
+namespace {
+
+bool field_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'; }
+
+}  // namespace
+
+std::string with_flag_names(const std::string& message, const FieldFlags& flags) {
+  std::string out;
+  size_t i = 0;
+  while (i < message.size()) {
+    bool starts = field_char(message[i]) && (i == 0 || (message[i - 1] != '/' && message[i - 1] != '-'));
+    if (!starts) {
+      out += message[i++];
+      continue;
+    }
+    size_t end = i;
+    while (end < message.size() && field_char(message[end])) ++end;
+    size_t word_end = end;
+    while (word_end > i && message[word_end - 1] == '.') --word_end;  // a full stop ends the sentence, not the name
+    std::string word = message.substr(i, word_end - i);
+    for (const auto& [field, flag] : flags) {
+      if (word == field) word = flag;
+    }
+    out += word + message.substr(word_end, end - word_end);
+    i = end;
+  }
+  return out;
+}
+
+void run_with_flag_names(const std::function<void()>& run, const FieldFlags& flags) {
+  try {
+    run();
+  } catch (const Error& e) {
+    throw Error(with_flag_names(e.what(), flags));
+  }
 }
 
 }  // namespace lmshrink::cli

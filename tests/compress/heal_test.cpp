@@ -32,9 +32,9 @@ TEST(HealTest, StepsLowerTheLossAndTouchOnlyTheFactorValues) {
   set_progress_quiet(true);
   auto model = load_llama2c(lmshrink::testing::stories_bin());
   at::Tensor calib = windows(8, 128, 0);
-  CompressOptions o{"compot", 0.4, {"q_proj", "gate_proj"}, "one-shot", 0.5, 4};
+  CompressOptions o{Method::kCompot, 0.4, {"q_proj", "gate_proj"}, Mode::kOneShot, 4};
   compress_model(*model, calib, o);
-  o.method = "svd-llm";
+  o.method = Method::kSvdLlm;
   o.targets = {"down_proj"};
   compress_model(*model, calib, o);
   at::Tensor train = windows(32, 128, 1);

@@ -115,7 +115,7 @@ TEST(MasaTest, BadAtomCountsAreErrors) {
 
 lmshrink::CompressOptions masa_options(double ratio) {
   lmshrink::CompressOptions options;
-  options.method = "masa";
+  options.method = lmshrink::Method::kMasa;
   options.ratio = ratio;
   options.targets = lmshrink::parse_targets("attn");
   options.batch_size = 4;
@@ -127,7 +127,7 @@ TEST(MasaTest, FullBankOnStoriesReproducesTheModel) {
   auto model = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
   auto original = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
   lmshrink::CompressOptions options = masa_options(0.0);
-  options.masa_atoms = 5;  // S = L
+  options.masa.atoms = 5;  // S = L
   lmshrink::compress_model(*model, at::Tensor(), options);
   for (int64_t l = 0; l < 5; ++l) {
     for (const std::string& p : {"q_proj", "k_proj", "v_proj", "o_proj"}) {
@@ -171,7 +171,7 @@ TEST(MasaTest, WhitenedResidualLowersTheCalibrationError) {
   lmshrink::CompressOptions options = masa_options(0.3);
   auto stats = lmshrink::collect_all_one_shot(*plain, tokens, 4);
   lmshrink::CompressResult a = lmshrink::compress_model(*plain, tokens, options, &stats);
-  options.masa_residual_rank = "auto";
+  options.masa.residual_rank = lmshrink::MasaOptions::kAuto;
   lmshrink::CompressResult b = lmshrink::compress_model(*corrected, tokens, options, &stats);
   int64_t after = 0, before = 0;
   for (const auto& l : b.layers) {
@@ -195,25 +195,27 @@ TEST(MasaTest, WhitenedResidualLowersTheCalibrationError) {
 
 TEST(MasaTest, ResidualRankFollowsTheGqaRule) {
   auto model = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
-  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "q_proj", "4"), 4);
-  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "o_proj", "4"), 4);
-  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "k_proj", "4"), 2);  // kv_dim 32 of q_dim 64
-  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "v_proj", "3"), 2);  // ceil(1.5)
-  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "v_proj", "auto"), -1);
-  EXPECT_THROW(lmshrink::masa_residual_rank(*model, "q_proj", "x"), lmshrink::Error);
+  using lmshrink::parse_masa_spec;
+  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "q_proj", parse_masa_spec("4", "r")), 4);
+  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "o_proj", 4), 4);
+  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "k_proj", 4), 2);  // kv_dim 32 of q_dim 64
+  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "v_proj", 3), 2);  // ceil(1.5)
+  EXPECT_EQ(lmshrink::masa_residual_rank(*model, "v_proj", parse_masa_spec("auto", "r")), -1);
+  EXPECT_THROW(parse_masa_spec("x", "masa.residual_rank"), lmshrink::Error);
+  EXPECT_THROW(lmshrink::masa_residual_rank(*model, "q_proj", -2), lmshrink::Error);
 }
 
 TEST(MasaTest, GroupsCutAtTheLargestLogitLensDrifts) {
   using Groups = std::vector<std::pair<int64_t, int64_t>>;
   std::vector<double> drift{0.1, 5.0, 0.2, 0.3, 4.0};  // 6 layers
-  EXPECT_EQ(lmshrink::masa_groups(drift, 6, "1"), (Groups{{0, 6}}));
-  EXPECT_EQ(lmshrink::masa_groups(drift, 6, "2"), (Groups{{0, 2}, {2, 6}}));
+  EXPECT_EQ(lmshrink::masa_groups(drift, 6, 1), (Groups{{0, 6}}));
+  EXPECT_EQ(lmshrink::masa_groups(drift, 6, 2), (Groups{{0, 2}, {2, 6}}));
   // The cut after layer 4 would leave a one-layer group; the next largest drift (after layer 3) is taken instead.
-  EXPECT_EQ(lmshrink::masa_groups(drift, 6, "3"), (Groups{{0, 2}, {2, 4}, {4, 6}}));
-  EXPECT_EQ(lmshrink::masa_groups(drift, 6, "auto"), (Groups{{0, 2}, {2, 6}}));  // median 0.3: only 5.0 > 0.6 fits
-  EXPECT_THROW(lmshrink::masa_groups(drift, 6, "4"), lmshrink::Error);
-  EXPECT_THROW(lmshrink::masa_groups(drift, 6, "0"), lmshrink::Error);
-  EXPECT_THROW(lmshrink::masa_groups(drift, 6, "two"), lmshrink::Error);
+  EXPECT_EQ(lmshrink::masa_groups(drift, 6, 3), (Groups{{0, 2}, {2, 4}, {4, 6}}));
+  EXPECT_EQ(lmshrink::masa_groups(drift, 6, lmshrink::MasaOptions::kAuto), (Groups{{0, 2}, {2, 6}}));  // median 0.3: only 5.0 > 0.6 fits
+  EXPECT_THROW(lmshrink::masa_groups(drift, 6, 4), lmshrink::Error);
+  EXPECT_THROW(lmshrink::masa_groups(drift, 6, 0), lmshrink::Error);
+  EXPECT_THROW(lmshrink::parse_masa_spec("two", "masa.groups"), lmshrink::Error);
 }
 
 TEST(MasaTest, LogitLensDriftIsTheKlOfConsecutiveProbes) {

@@ -144,15 +144,15 @@ TEST(RocketAllocTest, UniformTakesTheTargetRateAndMckpMeetsTheBudget) {
     for (int r = 1; r <= 6; ++r) m.options.push_back({0.1 * r, 2.0, 5, 2, 100.0 - 10.0 * r, 0.01 * r * r * (1 + i)});
     profile.push_back(m);
   }
-  RocketAllocation uniform = allocate_rocket(profile, 0.3, {"uniform", true, true, 50000});
+  RocketAllocation uniform = allocate_rocket(profile, 0.3, {Alloc::kUniform, true, true, 50000});
   for (const ProfileOption& o : uniform.choice) EXPECT_NEAR(o.rate, 0.3, 1e-12);
-  RocketAllocation knapsack = allocate_rocket(profile, 0.3, {"mckp", true, true, 50000});
+  RocketAllocation knapsack = allocate_rocket(profile, 0.3, {Alloc::kMckp, true, true, 50000});
   EXPECT_GE(knapsack.removed_ratio(), 0.3 - 1e-12);
   EXPECT_LE(knapsack.total_error, uniform.total_error);
   EXPECT_GT(knapsack.choice[0].rate, knapsack.choice[3].rate);  // the cheaper matrix gives more
-  EXPECT_THROW(allocate_rocket(profile, 0.35, {"uniform", true, true, 50000}), Error);  // not on the grid
-  EXPECT_THROW(allocate_rocket(profile, 0.65, {"mckp", true, true, 50000}), Error);     // beyond every option
-  EXPECT_THROW(allocate_rocket({}, 0.3, {"mckp", true, true, 50000}), Error);
+  EXPECT_THROW(allocate_rocket(profile, 0.35, {Alloc::kUniform, true, true, 50000}), Error);  // not on the grid
+  EXPECT_THROW(allocate_rocket(profile, 0.65, {Alloc::kMckp, true, true, 50000}), Error);     // beyond every option
+  EXPECT_THROW(allocate_rocket({}, 0.3, {Alloc::kMckp, true, true, 50000}), Error);
 }
 
 }  // namespace

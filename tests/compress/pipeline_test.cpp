@@ -36,7 +36,7 @@ std::unique_ptr<lmshrink::Transformer> stories() {
 }
 
 CompressOptions options(const std::string& method, double ratio, const std::string& mode = "one-shot") {
-  return CompressOptions{method, ratio, lmshrink::all_projections(), mode, 0.5, 4};
+  return CompressOptions{lmshrink::parse_method(method), ratio, lmshrink::all_projections(), lmshrink::parse_mode(mode), 4};
 }
 
 // tr(Eᵀ G E), E = (W − Ŵ)ᵀ [in, out]: the output error ‖X (W − Ŵ)‖_F² on the calibration inputs.
@@ -118,8 +118,8 @@ TEST(PipelineTest, TargetsSelectProjectionsAndBadOptionsAreErrors) {
   for (double ratio : {0.0, 1.0, -0.2, 0.999}) {  // 0.999 leaves rank 0 for 64 x 64
     EXPECT_THROW(lmshrink::check_compress_options(*model, options("svd", ratio)), lmshrink::Error) << ratio;
   }
-  EXPECT_THROW(lmshrink::check_compress_options(*model, options("svd-xl", 0.3)), lmshrink::Error);
-  EXPECT_THROW(lmshrink::check_compress_options(*model, options("svd", 0.3, "both")), lmshrink::Error);
+  EXPECT_THROW(lmshrink::parse_method("svd-xl"), lmshrink::Error);
+  EXPECT_THROW(lmshrink::parse_mode("both"), lmshrink::Error);
   auto o = options("svd", 0.3);
   o.targets = {"up_proj"};
   auto result = lmshrink::compress_model(*model, at::Tensor(), o);

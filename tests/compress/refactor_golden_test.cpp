@@ -41,10 +41,10 @@ std::unique_ptr<Transformer> stories() {
 }
 
 CompressOptions golden_options(const std::string& method) {
-  CompressOptions o{method, 0.3, all_projections(), "one-shot", 0.5, 4};
+  CompressOptions o{parse_method(method), 0.3, all_projections(), Mode::kOneShot, 4};
   if (method == "rocket") {
-    o.alloc = "mckp";
-    o.grid = {{0.1, 0.2, 0.3, 0.4, 0.5}, {1.0, 1.5, 2.0}};
+    o.rocket.alloc = Alloc::kMckp;
+    o.rocket.grid = {{0.1, 0.2, 0.3, 0.4, 0.5}, {1.0, 1.5, 2.0}};
   }
   return o;
 }

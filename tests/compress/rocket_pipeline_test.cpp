@@ -31,9 +31,9 @@ std::unique_ptr<Transformer> stories() {
 }
 
 CompressOptions rocket_options(double ratio, const std::string& alloc) {
-  CompressOptions o{"rocket", ratio, all_projections(), "one-shot", 0.5, 4};
-  o.alloc = alloc;
-  o.grid = {{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {1.0, 1.5, 2.0, 2.5}};
+  CompressOptions o{Method::kRocket, ratio, all_projections(), Mode::kOneShot, 4};
+  o.rocket.alloc = parse_alloc(alloc);
+  o.rocket.grid = {{0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, {1.0, 1.5, 2.0, 2.5}};
   return o;
 }
 
@@ -113,13 +113,13 @@ TEST(RocketPipelineTest, BadRocketOptionsAreErrors) {
   CompressOptions o = rocket_options(0.3, "dynamic");
   EXPECT_THROW(check_compress_options(*model, o), Error);
   o = rocket_options(0.3, "mckp");
-  o.grid.ks = {0.5, 1.0};
+  o.rocket.grid.ks = {0.5, 1.0};
   EXPECT_THROW(check_compress_options(*model, o), Error);
   o = rocket_options(0.3, "mckp");
-  o.mode = "sequential";
+  o.mode = Mode::kSequential;
   EXPECT_THROW(check_compress_options(*model, o), Error);
   o = rocket_options(0.65, "mckp");  // the grid removes at most 0.6 of every matrix
-  o.grid.rates = {0.1, 0.2};
+  o.rocket.grid.rates = {0.1, 0.2};
   EXPECT_THROW(compress_model(*model, fixture().tokens, o, &fixture().stats), Error);
 }
 

@@ -22,7 +22,7 @@ namespace {
 TEST(CompressedModelTest, SaveThenLoadGivesIdenticalLogits) {
   lmshrink::set_progress_quiet(true);
   auto model = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
-  lmshrink::CompressOptions options{"svd", 0.3, lmshrink::parse_targets("attn,down"), "one-shot", 0.5, 4};
+  lmshrink::CompressOptions options{lmshrink::Method::kSvd, 0.3, lmshrink::parse_targets("attn,down"), lmshrink::Mode::kOneShot, 4};
   lmshrink::compress_model(*model, at::Tensor(), options);
   auto dir = lmshrink::testing::temp_dir("compressed_roundtrip");
   lmshrink::write_hf_model(*model, dir.string(), {{"method", "svd"}});

@@ -60,13 +60,13 @@ TEST(MasaSharedAtomsTest, SaveThenLoadGivesIdenticalLogits) {
   for (const std::string mix : {"synthesize", "runtime"}) {
     auto model = lmshrink::load_llama2c(lmshrink::testing::stories_bin());
     lmshrink::CompressOptions options;
-    options.method = "masa";
+    options.method = lmshrink::Method::kMasa;
     options.ratio = 0.3;
     options.targets = lmshrink::parse_targets("attn");
     options.batch_size = 4;
-    options.masa_groups = "2";
-    options.masa_residual_rank = "2";
-    options.masa_mix = mix;
+    options.masa.groups = 2;
+    options.masa.residual_rank = 2;
+    options.masa.mix = lmshrink::parse_atom_mix(mix);
     lmshrink::compress_model(*model, calib, options);
     auto dir = lmshrink::testing::temp_dir("masa_roundtrip_" + mix);
     lmshrink::write_hf_model(*model, dir.string(), {{"method", "masa"}});

@@ -29,9 +29,9 @@ double kept_fraction(int64_t kept_values, int64_t full_rank, const AllocGuards& 
 }  // namespace
 
 std::vector<double> pooled_spectrum_ratios(const std::vector<AllocMatrix>& matrices, double ratio, const AllocGuards& guards) {
-  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", ratio);
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "ratio: expected a fraction in (0, 1), got ", ratio);
   LMSHRINK_CHECK(guards.min_ratio >= 0.0 && guards.min_ratio <= guards.max_ratio && guards.max_ratio < 1.0,
-                 "--alloc-min-ratio/--alloc-max-ratio: need 0 <= min <= max < 1, got ", guards.min_ratio, ", ", guards.max_ratio);
+                 "dictionary.alloc_min_ratio/dictionary.alloc_max_ratio: need 0 <= min <= max < 1, got ", guards.min_ratio, ", ", guards.max_ratio);
   std::vector<Pooled> pool;
   std::vector<double> sizes;
   double total = 0.0;
@@ -52,7 +52,7 @@ std::vector<double> pooled_spectrum_ratios(const std::vector<AllocMatrix>& matri
     return sum;
   };
   double before = kept_total();
-  LMSHRINK_CHECK(before <= target, "--alloc dynamic: ratio ", ratio, " cannot be reached when no matrix may lose more "
+  LMSHRINK_CHECK(before <= target, "dictionary.alloc dynamic: ratio ", ratio, " cannot be reached when no matrix may lose more "
                  "than --alloc-max-ratio ", guards.max_ratio);
   for (const Pooled& item : pool) {
     ++kept[item.matrix];
@@ -68,7 +68,7 @@ std::vector<double> pooled_spectrum_ratios(const std::vector<AllocMatrix>& matri
     ratios[item.matrix] += (after - target) / sizes[item.matrix];  // the partial step that meets the budget exactly
     return ratios;
   }
-  fail("--alloc dynamic: ratio ", ratio, " cannot be reached when every matrix must lose at least --alloc-min-ratio ",
+  fail("dictionary.alloc dynamic: ratio ", ratio, " cannot be reached when every matrix must lose at least dictionary.alloc_min_ratio ",
        guards.min_ratio);
 }
 

@@ -11,7 +11,11 @@ namespace lmshrink {
 Accounting parse_accounting(const std::string& name) {
   if (name == "full") return Accounting::kFull;
   if (name == "effective") return Accounting::kEffective;
-  fail("--accounting: expected full or effective, got '", name, "'");
+  fail("accounting: expected full or effective, got '", name, "'");
+}
+
+std::string accounting_name(Accounting accounting) {
+  return accounting == Accounting::kFull ? "full" : "effective";
 }
 
 double DictCost::value_words() const {
@@ -49,8 +53,8 @@ int64_t largest_nonzeros(int64_t d1, int64_t d2, int64_t m, int64_t atoms, doubl
 
 DictSize dict_size_for_ratio(int64_t d1, int64_t d2, int64_t m, double ratio, double rho, const DictCost& cost,
                              int64_t max_atoms, const std::string& what) {
-  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio: expected a fraction of parameters to remove in (0, 1), got ", ratio);
-  LMSHRINK_CHECK(rho >= 1.0, "--atoms-per-nonzero: k/s must be at least 1, got ", rho);
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "ratio: expected a fraction of parameters to remove in (0, 1), got ", ratio);
+  LMSHRINK_CHECK(rho >= 1.0, "dictionary.atoms_per_nonzero: k/s must be at least 1, got ", rho);
   double budget = (1.0 - ratio) * static_cast<double>(m * d1 * d2);
   double index_per_atom = cost.accounting == Accounting::kFull ? static_cast<double>(m * d2) / 16.0 : 0.0;
   double per_atom = cost.value_words() * (d1 + m * d2 / rho) + index_per_atom;

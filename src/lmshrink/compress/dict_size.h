@@ -16,6 +16,7 @@ namespace lmshrink {
 
 enum class Accounting { kFull, kEffective };
 Accounting parse_accounting(const std::string& name);  // "full" or "effective"; throws otherwise
+std::string accounting_name(Accounting accounting);
 
 struct DictCost {
   Accounting accounting = Accounting::kFull;

@@ -85,16 +85,17 @@ std::vector<int64_t> choose_cuts(const std::vector<double>& drift, int64_t num_l
 }  // namespace
 
 std::vector<std::pair<int64_t, int64_t>> masa_groups(const std::vector<double>& drift, int64_t num_layers,
-                                                     const std::string& spec) {
+                                                     int64_t groups_spec) {
+  bool automatic = groups_spec == MasaOptions::kAuto;
   int64_t wanted = 0;
   std::vector<int64_t> candidates;
   for (int64_t i = 0; i + 1 < num_layers; ++i) candidates.push_back(i);
-  if (spec != "1") {
+  if (groups_spec != 1) {
     LMSHRINK_CHECK(static_cast<int64_t>(drift.size()) == num_layers - 1, "MASA grouping: need ", num_layers - 1,
                    " logit-lens drifts, got ", drift.size());
     std::sort(candidates.begin(), candidates.end(), [&](int64_t a, int64_t b) { return drift[a] > drift[b]; });
   }
-  if (spec == "auto") {
+  if (automatic) {
     std::vector<double> sorted = drift;
     std::sort(sorted.begin(), sorted.end());
     double median = sorted.empty() ? 0.0 : sorted[sorted.size() / 2];
@@ -102,20 +103,13 @@ std::vector<std::pair<int64_t, int64_t>> masa_groups(const std::vector<double>& 
                      candidates.end());
     wanted = num_layers;  // as many as pass the threshold
   } else {
-    int64_t groups = 0;
-    try {
-      size_t used = 0;
-      groups = std::stoll(spec, &used);
-      LMSHRINK_CHECK(used == spec.size(), "");
-    } catch (const std::exception&) {
-      fail("--masa-groups: expected auto or a group count, got '", spec, "'");
-    }
-    LMSHRINK_CHECK(groups >= 1 && (groups == 1 || 2 * groups <= num_layers), "--masa-groups ", groups, ": ", num_layers,
+    int64_t groups = groups_spec;
+    LMSHRINK_CHECK(groups >= 1 && (groups == 1 || 2 * groups <= num_layers), "masa.groups ", groups, ": ", num_layers,
                    " layers form 1 to ", std::max<int64_t>(1, num_layers / 2), " groups of at least 2 layers");
     wanted = groups - 1;
   }
   std::vector<int64_t> cuts = choose_cuts(drift, num_layers, candidates, wanted);
-  LMSHRINK_CHECK(spec == "auto" || static_cast<int64_t>(cuts.size()) == wanted, "--masa-groups ", spec,
+  LMSHRINK_CHECK(automatic || static_cast<int64_t>(cuts.size()) == wanted, "masa.groups ", groups_spec,
                  ": no way to cut ", num_layers, " layers into groups of at least 2");
   std::vector<std::pair<int64_t, int64_t>> groups;
   int64_t start = 0;
@@ -140,16 +134,10 @@ void check_masa_shapes(const Transformer& model, const std::vector<std::string>&
   }
 }
 
-int64_t masa_residual_rank(const Transformer& model, const std::string& projection, const std::string& spec) {
-  if (spec == "auto") return -1;
-  int64_t rank = -1;
-  try {
-    size_t used = 0;
-    rank = std::stoll(spec, &used);
-    if (used != spec.size()) rank = -1;
-  } catch (const std::exception&) {
-  }
-  LMSHRINK_CHECK(rank >= 0, "--masa-residual-rank: expected 0, a rank or auto, got '", spec, "'");
+int64_t masa_residual_rank(const Transformer& model, const std::string& projection, int64_t rank_spec) {
+  if (rank_spec == MasaOptions::kAuto) return -1;
+  int64_t rank = rank_spec;
+  LMSHRINK_CHECK(rank >= 0, "masa.residual_rank: expected 0, a rank or auto, got ", rank_spec);
   if (rank == 0) return 0;
   const Linear& layer = projection_layer(model, 0, projection);
   int64_t q_out = projection_layer(model, 0, "q_proj").out_features();
@@ -159,46 +147,48 @@ int64_t masa_residual_rank(const Transformer& model, const std::string& projecti
 
 int64_t masa_atoms_for_ratio(int64_t out, int64_t in, int64_t layers, double ratio, int64_t residual_rank,
                              const std::string& what) {
-  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", ratio);
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "ratio: expected a fraction in (0, 1), got ", ratio);
   double d = static_cast<double>(out * in), n = static_cast<double>(layers);
   double kept = (1.0 - ratio) * n * d - n * static_cast<double>(residual_rank * (in + out));
   int64_t atoms = static_cast<int64_t>(std::floor(kept / (d + n)));
-  LMSHRINK_CHECK(atoms >= 1, what, ": --ratio ", ratio, " leaves no atom (S = 0) for a group of ", layers, " layers",
+  LMSHRINK_CHECK(atoms >= 1, what, ": ratio ", ratio, " leaves no atom (S = 0) for a group of ", layers, " layers",
                  residual_rank > 0 ? str_cat(" with residual rank ", residual_rank) : std::string(),
                  " (a group of L layers needs ratio <= 1 - (d + L) / (L d) for one atom, d = ", out * in, ")");
   return atoms;
 }
 
 bool masa_needs_calibration(const CompressOptions& options) {
-  return options.masa_residual_rank != "0" || options.masa_groups != "1";
+  return options.masa.residual_rank != 0 || options.masa.groups != 1;
 }
 
 void check_masa_options(const Transformer& model, const CompressOptions& options) {
+  const MasaOptions& m = options.masa;
   for (const std::string& p : options.targets) {
-    LMSHRINK_CHECK(projection_input(p) == LinearInput::kQkv || p == "o_proj", "--method masa shares attention projections "
-                   "(q, k, v, o) only; --targets names ", p, " (use --targets attn or a subset of q,k,v,o)");
+    LMSHRINK_CHECK(projection_input(p) == LinearInput::kQkv || p == "o_proj", "targets: method masa shares attention "
+                   "projections (q, k, v, o) only, not ", p, " (use attn or a subset of q,k,v,o)");
   }
   check_masa_shapes(model, options.targets);
-  LMSHRINK_CHECK(options.mode == "one-shot", "--method masa uses one-shot statistics; use --mode one-shot");
-  LMSHRINK_CHECK(options.alloc == "uniform", "--alloc: masa sizes every group by --ratio (uniform)");
-  LMSHRINK_CHECK(options.groups == 1, "--groups applies to cospadi and compot; masa groups layers with --masa-groups");
-  LMSHRINK_CHECK(options.quantize_bits == 0, "--quantize: masa atoms are not quantized by this version");
-  LMSHRINK_CHECK(options.masa_atoms >= 0, "--masa-atoms: expected S >= 1, got ", options.masa_atoms);
-  LMSHRINK_CHECK((options.ratio > 0) != (options.masa_atoms > 0), "--method masa: give exactly one of --ratio and --masa-atoms");
-  LMSHRINK_CHECK(options.masa_atoms == 0 || options.masa_residual_rank != "auto",
-                 "--masa-residual-rank auto fills the --ratio budget; give a rank with --masa-atoms");
-  parse_atom_mix(options.masa_mix);
+  LMSHRINK_CHECK(options.mode == Mode::kOneShot, "mode: method masa uses one-shot statistics; use one-shot");
+  LMSHRINK_CHECK(options.dictionary.alloc == Alloc::kUniform, "dictionary.alloc: masa sizes every group by ratio (uniform)");
+  LMSHRINK_CHECK(options.dictionary.groups == 1, "dictionary.groups applies to cospadi and compot; masa groups layers with "
+                 "masa.groups");
+  LMSHRINK_CHECK(options.dictionary.quantize_bits == 0, "dictionary.quantize_bits: masa atoms are not quantized by this version");
+  LMSHRINK_CHECK(m.atoms >= 0, "masa.atoms: expected S >= 1, got ", m.atoms);
+  LMSHRINK_CHECK((options.ratio > 0) != (m.atoms > 0), "method masa: give exactly one of ratio and masa.atoms");
+  LMSHRINK_CHECK(m.atoms == 0 || m.residual_rank != MasaOptions::kAuto,
+                 "masa.residual_rank auto fills the ratio budget; give a rank with masa.atoms");
+  atom_mix_name(m.mix);
   int64_t num_layers = model.config().num_layers;
   std::vector<double> flat(static_cast<size_t>(std::max<int64_t>(0, num_layers - 1)), 1.0);
-  std::vector<std::pair<int64_t, int64_t>> groups = masa_groups(flat, num_layers, options.masa_groups);  // spec check
+  std::vector<std::pair<int64_t, int64_t>> groups = masa_groups(flat, num_layers, m.groups);  // spec check
   for (const std::string& p : options.targets) {
-    int64_t rank = masa_residual_rank(model, p, options.masa_residual_rank);
+    int64_t rank = masa_residual_rank(model, p, m.residual_rank);
     const Linear& layer = projection_layer(model, 0, p);
     for (auto [first, last] : groups) {
-      if (options.masa_atoms > 0) {
-        LMSHRINK_CHECK(options.masa_atoms <= last - first, "--masa-atoms ", options.masa_atoms, " exceeds the ", last - first,
+      if (m.atoms > 0) {
+        LMSHRINK_CHECK(m.atoms <= last - first, "masa.atoms ", m.atoms, " exceeds the ", last - first,
                        " layers of group [", first, ", ", last, "): S <= L (the atoms are orthonormal in the span of the weights)");
-      } else if (options.masa_groups != "auto") {  // auto groups are known after calibration
+      } else if (m.groups != MasaOptions::kAuto) {  // auto groups are known after calibration
         masa_atoms_for_ratio(layer.out_features(), layer.in_features(), last - first, options.ratio, std::max<int64_t>(0, rank),
                              projection_layer_name(first, p));
       }
@@ -237,13 +227,13 @@ struct GroupPlan {
   int64_t atoms = 0, rank = 0;
 };
 
-// S and the residual rank of one group: from --masa-atoms or --ratio; "auto" ranks fill what the atoms leave.
+// S and the residual rank of one group: from masa.atoms or ratio; "auto" ranks fill what the atoms leave.
 GroupPlan plan_group(const Linear& layer, int64_t layers, const CompressOptions& options, int64_t rank_spec,
                      const std::string& what) {
   int64_t out = layer.out_features(), in = layer.in_features();
   GroupPlan plan;
   plan.rank = std::max<int64_t>(0, rank_spec);
-  plan.atoms = options.masa_atoms > 0 ? options.masa_atoms
+  plan.atoms = options.masa.atoms > 0 ? options.masa.atoms
                                       : masa_atoms_for_ratio(out, in, layers, options.ratio, plan.rank, what);
   if (rank_spec < 0) {
     double d = static_cast<double>(out * in), n = static_cast<double>(layers);
@@ -266,7 +256,7 @@ MasaGroupRecord share_group(Transformer& model, const std::string& projection, i
   bank->coefficients = pca.coefficients.to(torch::kFloat32).contiguous();
   bank->owner = projection_layer_name(first, projection);
   MasaGroupRecord group{projection, first, last, plan.atoms, plan.rank, 0.0, pca.discarded};
-  AtomMix mix = parse_atom_mix(options.masa_mix);
+  AtomMix mix = options.masa.mix;
   for (int64_t l = first; l < last; ++l) {
     std::unique_ptr<Linear>& slot = projection_slot(model.mutable_blocks()[l], projection);
     at::Tensor w = weights[l - first].to(torch::kFloat64);
@@ -307,24 +297,24 @@ void compress_masa(Transformer& model, const at::Tensor& calib_tokens, const Com
                    const std::vector<BlockStats>* cached_stats, CompressResult& result) {
   check_masa_options(model, options);
   int64_t num_layers = model.config().num_layers;
-  bool need_stats = options.masa_residual_rank != "0", need_means = options.masa_groups != "1";
+  bool need_stats = options.masa.residual_rank != 0, need_means = options.masa.groups != 1;
   std::vector<BlockStats> streamed;
   std::vector<at::Tensor> means;
   Clock::time_point start = Clock::now();
   if ((need_stats && !cached_stats) || need_means) {
-    LMSHRINK_CHECK(calib_tokens.defined() && calib_tokens.dim() == 2, "--method masa with --masa-residual-rank or "
-                   "--masa-groups needs calibration tokens");
+    LMSHRINK_CHECK(calib_tokens.defined() && calib_tokens.dim() == 2, "method masa with masa.residual_rank or "
+                   "masa.groups needs calibration tokens");
     masa_calibration(model, calib_tokens, options, need_stats && !cached_stats, need_means, streamed, means);
   }
   const std::vector<BlockStats>& stats = cached_stats ? *cached_stats : streamed;  // Grams also give the records' errors
   if (need_means) result.masa_drift = logit_lens_drift(model, means);
-  std::vector<std::pair<int64_t, int64_t>> groups = masa_groups(result.masa_drift, num_layers, options.masa_groups);
+  std::vector<std::pair<int64_t, int64_t>> groups = masa_groups(result.masa_drift, num_layers, options.masa.groups);
   result.calibration_seconds += seconds_since(start);
   start = Clock::now();
   Progress progress("masa", static_cast<int64_t>(options.targets.size() * groups.size()), progress_quiet());
   torch::NoGradGuard no_grad;
   for (const std::string& projection : options.targets) {
-    int64_t rank_spec = masa_residual_rank(model, projection, options.masa_residual_rank);
+    int64_t rank_spec = masa_residual_rank(model, projection, options.masa.residual_rank);
     for (auto [first, last] : groups) {
       std::string what = projection_layer_name(first, projection);
       GroupPlan plan = plan_group(projection_layer(model, first, projection), last - first, options, rank_spec, what);

@@ -6,12 +6,12 @@
 //      (PCA duality). The squared reconstruction error is exactly Σ of the discarded eigenvalues of K.
 //   2. Grouping (optional): a logit-lens probe maps each block's output hidden state, averaged over the calibration
 //      tokens, through the model's final norm and lm_head to p_l = softmax(.); consecutive blocks with a small drift
-//      KL(p_l ‖ p_{l+1}) share a group. The paper gives no threshold: "--masa-groups N" cuts at the N − 1 largest drifts,
+//      KL(p_l ‖ p_{l+1}) share a group. The paper gives no threshold: masa.groups N cuts at the N − 1 largest drifts,
 //      "auto" at every drift above twice their median; no cut may leave a group of one layer.
 //   3. Residual (optional): ΔW_l = W_l − Ŵ_l approximated at rank r in the whitened space of the layer's input Gram
 //      (SVD-LLM, svd_llm.h), R_l = L_l^{-1} U_r Σ_r V_rᵀ. Rank rule (lmshrink's; the paper's is in its missing
 //      appendix): q and o get r, k and v get ceil(r · kv_out / q_out), so K/V get less under GQA.
-// Budget: --ratio γ is the fraction of the targeted ATTENTION projections' parameters removed. A group of L_g layers
+// Budget: ratio γ is the fraction of the targeted ATTENTION projections' parameters removed. A group of L_g layers
 // of a d = out·in projection keeps (1 − γ) L_g d values: S = floor(((1 − γ) L_g d − L_g r (in + out)) / (d + L_g)).
 #pragma once
 #include <ATen/core/Tensor.h>
@@ -40,16 +40,16 @@ MatrixPca matrix_pca(const std::vector<at::Tensor>& weights_out_in, int64_t num_
 // KL(p_l ‖ p_{l+1}) for l = 0 .. L − 2, p_l = softmax(lm_head(final_norm(block_means[l]))).
 std::vector<double> logit_lens_drift(const Transformer& model, const std::vector<at::Tensor>& block_means);
 
-// Half-open layer ranges [first, last) of the groups for "--masa-groups" spec ("auto" or a count N >= 1).
+// Half-open layer ranges [first, last) of the groups for a masa.groups spec (MasaOptions::kAuto or a count N >= 1).
 std::vector<std::pair<int64_t, int64_t>> masa_groups(const std::vector<double>& drift, int64_t num_layers,
-                                                     const std::string& spec);
+                                                     int64_t groups_spec);
 
 // Throws lmshrink::Error naming the first layer whose projection's shape differs from layer 0's.
 void check_masa_shapes(const Transformer& model, const std::vector<std::string>& projections);
 
-// Residual ranks (q/o and k/v rule above) for the "--masa-residual-rank" spec: "0", a rank, or "auto" (returns −1:
+// Residual ranks (q/o and k/v rule above) for a masa.residual_rank spec: 0, a rank, or MasaOptions::kAuto (returns −1:
 // fill what the atoms leave of the budget, per projection and group).
-int64_t masa_residual_rank(const Transformer& model, const std::string& projection, const std::string& spec);
+int64_t masa_residual_rank(const Transformer& model, const std::string& projection, int64_t rank_spec);
 
 // Atoms S of a group of `layers` layers of a [out, in] projection at ratio γ, with residual rank r per layer (not auto).
 // Throws lmshrink::Error (naming `what`) when S would be 0.

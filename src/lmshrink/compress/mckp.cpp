@@ -34,7 +34,7 @@ double max_removed(const std::vector<KnapsackItem>& items) {
 
 KnapsackSolution solve_mckp(const std::vector<KnapsackItem>& items, double total, double target_removed, int64_t precision) {
   LMSHRINK_CHECK(!items.empty() && total > 0, "knapsack: no matrices to allocate");
-  LMSHRINK_CHECK(precision >= 1 && precision <= 10'000'000, "--precision: expected 1 .. 10,000,000 steps, got ", precision);
+  LMSHRINK_CHECK(precision >= 1 && precision <= 10'000'000, "rocket.precision: expected 1 .. 10,000,000 steps, got ", precision);
   for (size_t i = 0; i < items.size(); ++i) {
     bool any = std::any_of(items[i].begin(), items[i].end(), [](const KnapsackOption& o) { return o.allowed; });
     LMSHRINK_CHECK(any && items[i].size() <= 65535, "knapsack: matrix ", i, " has no allowed option (or more than 65535)");

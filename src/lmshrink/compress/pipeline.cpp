@@ -53,10 +53,6 @@ struct LayerPlan {
 };
 using Plan = std::map<std::string, LayerPlan>;
 
-DictCost dict_cost(const CompressOptions& options) {
-  return DictCost{parse_accounting(options.accounting), options.quantize_bits, options.quant_group};
-}
-
 // Half-open layer ranges of the dictionary groups: [0, N), [N, 2N), ...; the last may be shorter.
 std::vector<std::pair<int64_t, int64_t>> group_windows(int64_t num_layers, int64_t groups) {
   std::vector<std::pair<int64_t, int64_t>> windows;
@@ -68,15 +64,16 @@ Plan uniform_plan(const Transformer& model, const CompressOptions& options) {
   Plan plan;
   int64_t num_layers = model.config().num_layers;
   bool dict = method_is_dictionary(options.method);
+  const DictionaryOptions& d = options.dictionary;
   for (const std::string& projection : options.targets) {
-    for (auto [first, last] : group_windows(num_layers, dict ? options.groups : 1)) {
+    for (auto [first, last] : group_windows(num_layers, dict ? d.groups : 1)) {
       const Linear& layer = projection_layer(model, first, projection);
       int64_t d1 = layer.in_features(), d2 = layer.out_features();
       LayerPlan entry{0, {}, options.ratio, {}};
       std::string what = projection_layer_name(first, projection);
       if (dict) {
-        entry.dict = dict_size_for_ratio(d1, d2, last - first, options.ratio, options.atoms_per_nonzero, dict_cost(options),
-                                         options.method == "compot" ? d1 : 0, what);
+        entry.dict = dict_size_for_ratio(d1, d2, last - first, options.ratio, d.atoms_per_nonzero, dict_cost(options),
+                                         options.method == Method::kCompot ? d1 : 0, what);
       } else {
         entry.rank = low_rank_for_ratio(d1, d2, options.ratio, what);
       }
@@ -86,7 +83,7 @@ Plan uniform_plan(const Transformer& model, const CompressOptions& options) {
   return plan;
 }
 
-// --alloc dynamic: pooled-spectrum rates (allocation.h) for every targeted matrix of the model.
+// dictionary.alloc dynamic: pooled-spectrum rates (allocation.h) for every targeted matrix of the model.
 Plan dynamic_plan(const Transformer& model, const CompressOptions& options) {
   std::vector<AllocMatrix> matrices;
   for (int64_t l = 0; l < model.config().num_layers; ++l) {
@@ -94,10 +91,10 @@ Plan dynamic_plan(const Transformer& model, const CompressOptions& options) {
       matrices.push_back(alloc_matrix(projection_layer_name(l, projection), projection_layer(model, l, projection).dense()));
     }
   }
-  std::vector<double> ratios =
-      pooled_spectrum_ratios(matrices, options.ratio, {options.alloc_min_ratio, options.alloc_max_ratio});
-  std::vector<DictSize> sizes = sizes_within_budget(matrices, ratios, options.ratio, options.atoms_per_nonzero,
-                                                    dict_cost(options), options.method == "compot");
+  const DictionaryOptions& d = options.dictionary;
+  std::vector<double> ratios = pooled_spectrum_ratios(matrices, options.ratio, {d.alloc_min_ratio, d.alloc_max_ratio});
+  std::vector<DictSize> sizes = sizes_within_budget(matrices, ratios, options.ratio, d.atoms_per_nonzero,
+                                                    dict_cost(options), options.method == Method::kCompot);
   Plan plan;
   for (size_t i = 0; i < matrices.size(); ++i) plan[matrices[i].name] = LayerPlan{0, sizes[i], ratios[i], {}};
   return plan;
@@ -113,7 +110,7 @@ Plan rocket_plan(const std::vector<MatrixProfile>& profile, const RocketAllocati
 }
 
 Plan make_plan(const Transformer& model, const CompressOptions& options) {
-  return options.alloc == "dynamic" ? dynamic_plan(model, options) : uniform_plan(model, options);
+  return options.dictionary.alloc == Alloc::kDynamic ? dynamic_plan(model, options) : uniform_plan(model, options);
 }
 
 // ‖X (W − Ŵ)‖² / ‖X W‖² = tr(Eᵀ G E) / tr(Wᵀ G W), E = W − Ŵ in [in, out], float64.
@@ -144,10 +141,10 @@ CompressedLayer compress_low_rank(std::unique_ptr<Linear>& slot, const std::stri
   const Linear& layer = *slot;
   std::unique_ptr<Linear> compressed;
   double gram_shift = 0.0, truncation_loss = -1.0;
-  if (options.method == "svd") {
+  if (options.method == Method::kSvd) {
     compressed = compress_svd(layer, plan.rank);
-  } else if (options.method == "asvd") {
-    compressed = compress_asvd(layer, stats->channel_abs_mean(), plan.rank, options.asvd_alpha);
+  } else if (options.method == Method::kAsvd) {
+    compressed = compress_asvd(layer, stats->channel_abs_mean(), plan.rank, options.low_rank.asvd_alpha);
   } else {
     LMSHRINK_CHECK(stats->gram.defined(), name, ": no calibration statistics for its input");
     SvdLlmResult r = compress_svd_llm(layer, stats->gram.to(torch::kCPU), plan.rank);
@@ -177,8 +174,8 @@ CompressedLayer compress_rocket(std::unique_ptr<Linear>& slot, const std::string
   }
   LMSHRINK_CHECK(stats && stats->gram.defined(), name, ": no calibration statistics for its input");
   DictProblem problem = whiten_group({&layer}, {stats->gram});
-  RocketOptions rocket{choice.atoms, choice.nonzeros, options.importance_exponent, options.oversparsify,
-                       options.refine_steps, options.refine_lr};
+  const RocketCompressOptions& r = options.rocket;
+  RocketOptions rocket{choice.atoms, choice.nonzeros, r.importance_exponent, r.oversparsify, r.refine_steps, r.refine_lr};
   RocketFit fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower), rocket);
   std::unique_ptr<Linear> compressed;
   if (choice.nonzeros == choice.atoms) {
@@ -201,16 +198,17 @@ CompressedLayer compress_rocket(std::unique_ptr<Linear>& slot, const std::string
 }
 
 DictFit fit_dictionary(const DictProblem& problem, DictSize size, const CompressOptions& options) {
-  if (options.method == "cospadi") {  // iterations 0: the solver's own default (KsvdOptions, CompotOptions)
+  const DictionaryOptions& d = options.dictionary;
+  if (options.method == Method::kCospadi) {  // iterations 0: the solver's own default (KsvdOptions, CompotOptions)
     KsvdOptions ksvd;
-    ksvd.atoms = size.atoms, ksvd.nonzeros = size.nonzeros, ksvd.power_iterations = options.power_iterations;
-    ksvd.omp_batch = options.omp_batch, ksvd.seed = options.seed;
-    if (options.iterations > 0) ksvd.iterations = options.iterations;
+    ksvd.atoms = size.atoms, ksvd.nonzeros = size.nonzeros, ksvd.power_iterations = d.power_iterations;
+    ksvd.omp_batch = d.omp_batch, ksvd.seed = d.seed;
+    if (d.iterations > 0) ksvd.iterations = d.iterations;
     return fit_ksvd(problem.whitened, ksvd);
   }
   CompotOptions compot;
-  compot.atoms = size.atoms, compot.nonzeros = size.nonzeros, compot.tolerance = options.tolerance;
-  if (options.iterations > 0) compot.max_iterations = options.iterations;
+  compot.atoms = size.atoms, compot.nonzeros = size.nonzeros, compot.tolerance = d.tolerance;
+  if (d.iterations > 0) compot.max_iterations = d.iterations;
   return fit_compot(problem.whitened, compot);
 }
 
@@ -227,7 +225,7 @@ std::vector<CompressedLayer> compress_dict_group(std::vector<std::unique_ptr<Lin
   }
   DictProblem problem = whiten_group(layers, grams);
   DictFit fit = fit_dictionary(problem, plan.dict, options);
-  auto compressed = make_group_layers(problem, fit, layers, names, {options.quantize_bits, options.quant_group});
+  auto compressed = make_group_layers(problem, fit, layers, names, {options.dictionary.quantize_bits, options.dictionary.quant_group});
   std::vector<CompressedLayer> records;
   for (size_t l = 0; l < slots.size(); ++l) {
     CompressedLayer record = layer_record(names[l], *layers[l], *compressed[l], plan.ratio);
@@ -236,7 +234,7 @@ std::vector<CompressedLayer> compress_dict_group(std::vector<std::unique_ptr<Lin
     record.dictionary_owner = compressed[l]->dictionary_owner();
     record.gram_shift = problem.gram_shift;
     record.whitened_error = whitened_error(*layers[l], *compressed[l], grams[l]);
-    record.fit_iterations = options.method == "cospadi" ? static_cast<int64_t>(fit.objective.size()) / 2
+    record.fit_iterations = options.method == Method::kCospadi ? static_cast<int64_t>(fit.objective.size()) / 2
                                                         : (static_cast<int64_t>(fit.objective.size()) - 1) / 2;
     records.push_back(record);
   }
@@ -253,11 +251,11 @@ int64_t skipped(const BlockStats& stats) {
 
 ProfileSettings profile_settings(const CompressOptions& options) {
   ProfileSettings settings;
-  settings.grid = options.grid;
-  if (options.alloc == "uniform") settings.grid.rates = {options.ratio};  // uniform needs the target rate alone
+  settings.grid = options.rocket.grid;
+  if (options.rocket.alloc == Alloc::kUniform) settings.grid.rates = {options.ratio};  // uniform needs the target rate alone
   settings.cost = dict_cost(options);
-  settings.importance_exponent = options.importance_exponent;
-  settings.oversparsify = options.oversparsify;
+  settings.importance_exponent = options.rocket.importance_exponent;
+  settings.oversparsify = options.rocket.oversparsify;
   return settings;
 }
 
@@ -297,22 +295,18 @@ std::vector<std::string> parse_targets(const std::string& list) {
     else if (item == "mlp") names = {"gate_proj", "up_proj", "down_proj"};
     else names = {item.size() > 5 && item.substr(item.size() - 5) == "_proj" ? item : item + "_proj"};
     for (const std::string& name : names) {
-      LMSHRINK_CHECK(std::find(all.begin(), all.end(), name) != all.end(), "--targets: unknown projection '", item,
+      LMSHRINK_CHECK(std::find(all.begin(), all.end(), name) != all.end(), "targets: unknown projection '", item,
                      "' (use all, attn, mlp or a comma list of q,k,v,o,gate,up,down)");
       chosen.push_back(name);
     }
   }
-  LMSHRINK_CHECK(!chosen.empty(), "--targets: empty list");
+  LMSHRINK_CHECK(!chosen.empty(), "targets: empty list");
   std::vector<std::string> ordered;  // block order, once each, whatever order the user wrote
   for (const std::string& name : all) {
     if (std::find(chosen.begin(), chosen.end(), name) != chosen.end()) ordered.push_back(name);
   }
   return ordered;
 }
-
-bool method_needs_calibration(const std::string& method) { return method != "svd"; }
-
-bool method_is_dictionary(const std::string& method) { return method == "cospadi" || method == "compot"; }
 
 double accounted_words(const Linear& layer, Accounting accounting) {
   const auto* dict = dynamic_cast<const DictSparseLinear*>(&layer);
@@ -335,70 +329,72 @@ double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::s
     }
   }
   double ratio = 1.0 - bytes / dense_bytes;
-  LMSHRINK_CHECK(bytes > 0 && ratio > 0.0 && ratio < 1.0, "--budget-bytes ", bytes, ": the targeted matrices take ",
+  LMSHRINK_CHECK(bytes > 0 && ratio > 0.0 && ratio < 1.0, "budget_bytes ", bytes, ": the targeted matrices take ",
                  dense_bytes, " bytes at 16 bits; the budget must lie strictly between 0 and that");
   return ratio;
 }
 
 namespace {
 
-void check_rocket_options(const Transformer& model, const CompressOptions& options) {
-  LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", options.ratio);
-  LMSHRINK_CHECK(options.alloc == "mckp" || options.alloc == "uniform", "--alloc: rocket takes mckp or uniform, got '",
-                 options.alloc, "'");
-  LMSHRINK_CHECK(options.groups == 1, "--groups applies to cospadi and compot, not rocket");
-  LMSHRINK_CHECK(options.quantize_bits == 0, "--quantize: rocket factors are not quantized by this version");
-  LMSHRINK_CHECK(options.mode == "one-shot", "rocket profiles and compresses on one-shot statistics; use --mode one-shot");
-  LMSHRINK_CHECK(options.precision >= 1 && options.precision <= 10'000'000, "--precision: expected 1 .. 10,000,000, got ",
-                 options.precision);
-  LMSHRINK_CHECK(options.refine_steps >= 0 && options.refine_lr > 0, "--refine-steps must be >= 0 and --refine-lr > 0");
-  LMSHRINK_CHECK(options.importance_exponent >= 0 && options.oversparsify >= 0 && options.oversparsify < 1,
-                 "--importance-exponent must be >= 0 and --oversparsify in [0, 1)");
-  check_profile_grid(options.grid);
+void check_rocket_options(const CompressOptions& options) {
+  const RocketCompressOptions& r = options.rocket;
+  LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "ratio: expected a fraction in (0, 1), got ", options.ratio);
+  LMSHRINK_CHECK(r.alloc == Alloc::kMckp || r.alloc == Alloc::kUniform, "rocket.alloc: rocket takes mckp or uniform, got '",
+                 alloc_name(r.alloc), "'");
+  LMSHRINK_CHECK(options.dictionary.quantize_bits == 0,
+                 "dictionary.quantize_bits: rocket factors are not quantized by this version");
+  LMSHRINK_CHECK(options.mode == Mode::kOneShot, "mode: rocket profiles and compresses on one-shot statistics; use one-shot");
+  LMSHRINK_CHECK(r.precision >= 1 && r.precision <= 10'000'000, "rocket.precision: expected 1 .. 10,000,000, got ",
+                 r.precision);
+  LMSHRINK_CHECK(r.refine_steps >= 0, "rocket.refine_steps must be >= 0, got ", r.refine_steps);
+  LMSHRINK_CHECK(r.refine_lr > 0, "rocket.refine_lr must be > 0, got ", r.refine_lr);
+  LMSHRINK_CHECK(r.importance_exponent >= 0, "rocket.importance_exponent must be >= 0, got ", r.importance_exponent);
+  LMSHRINK_CHECK(r.oversparsify >= 0 && r.oversparsify < 1, "rocket.oversparsify must lie in [0, 1), got ", r.oversparsify);
+  check_profile_grid(r.grid);
 }
 
 void check_dictionary_options(const Transformer& model, const CompressOptions& options) {
+  const DictionaryOptions& d = options.dictionary;
   bool dict = method_is_dictionary(options.method);
-  parse_accounting(options.accounting);
-  LMSHRINK_CHECK(options.atoms_per_nonzero >= 1.0, "--atoms-per-nonzero: k/s must be at least 1, got ", options.atoms_per_nonzero);
-  LMSHRINK_CHECK(options.iterations >= 0 && options.power_iterations >= 1 && options.omp_batch >= 1 && options.tolerance >= 0,
-                 "--iterations, --power-iterations, --omp-batch and --tolerance must be positive");
-  LMSHRINK_CHECK(options.groups >= 1 && options.groups <= model.config().num_layers, "--groups ", options.groups,
+  std::string method = method_name(options.method);
+  LMSHRINK_CHECK(d.atoms_per_nonzero >= 1.0, "dictionary.atoms_per_nonzero: k/s must be at least 1, got ", d.atoms_per_nonzero);
+  LMSHRINK_CHECK(d.iterations >= 0 && d.power_iterations >= 1 && d.omp_batch >= 1 && d.tolerance >= 0,
+                 "dictionary.iterations, dictionary.power_iterations, dictionary.omp_batch and dictionary.tolerance must be "
+                 "positive");
+  LMSHRINK_CHECK(d.groups >= 1 && d.groups <= model.config().num_layers, "dictionary.groups ", d.groups,
                  ": must lie in [1, ", model.config().num_layers, "] (the model's layers)");
-  LMSHRINK_CHECK(options.groups == 1 || dict, "--groups applies to cospadi and compot, not ", options.method);
-  LMSHRINK_CHECK(options.groups == 1 || options.mode == "one-shot", "--groups needs --mode one-shot (a group is fitted "
+  LMSHRINK_CHECK(d.groups == 1 || dict, "dictionary.groups applies to cospadi and compot, not ", method);
+  LMSHRINK_CHECK(d.groups == 1 || options.mode == Mode::kOneShot, "dictionary.groups needs mode one-shot (a group is fitted "
                  "on the statistics of all its layers)");
-  if (options.method == "rocket") return check_rocket_options(model, options);
-  LMSHRINK_CHECK(options.alloc == "uniform" || options.alloc == "dynamic", "--alloc: expected uniform or dynamic, got '",
-                 options.alloc, "' (mckp is for --method rocket)");
-  LMSHRINK_CHECK(options.alloc == "uniform" || dict, "--alloc dynamic applies to cospadi and compot, not ", options.method);
-  LMSHRINK_CHECK(options.alloc == "uniform" || options.groups == 1, "--alloc dynamic allocates per matrix; use --groups 1");
-  LMSHRINK_CHECK(options.quantize_bits == 0 || options.quantize_bits == 8 || options.quantize_bits == 4,
-                 "--quantize: expected int8 or int4");
-  LMSHRINK_CHECK(options.quantize_bits == 0 || dict, "--quantize applies to the factors of cospadi and compot; ",
-                 options.method, " layers are not quantized by this version");
-  LMSHRINK_CHECK(options.quant_group >= 1, "--quant-group must be positive, got ", options.quant_group);
+  if (options.method == Method::kRocket) return check_rocket_options(options);
+  LMSHRINK_CHECK(d.alloc == Alloc::kUniform || d.alloc == Alloc::kDynamic, "dictionary.alloc: expected uniform or dynamic, "
+                 "got '", alloc_name(d.alloc), "' (mckp is for method rocket)");
+  LMSHRINK_CHECK(d.alloc == Alloc::kUniform || dict, "dictionary.alloc dynamic applies to cospadi and compot, not ", method);
+  LMSHRINK_CHECK(d.alloc == Alloc::kUniform || d.groups == 1,
+                 "dictionary.alloc dynamic allocates per matrix; use dictionary.groups 1");
+  LMSHRINK_CHECK(d.quantize_bits == 0 || d.quantize_bits == 8 || d.quantize_bits == 4,
+                 "dictionary.quantize_bits: expected 0, 8 or 4, got ", d.quantize_bits);
+  LMSHRINK_CHECK(d.quantize_bits == 0 || dict, "dictionary.quantize_bits applies to the factors of cospadi and compot; ",
+                 method, " layers are not quantized by this version");
+  LMSHRINK_CHECK(d.quant_group >= 1, "dictionary.quant_group must be positive, got ", d.quant_group);
 }
 
 }  // namespace
 
 void check_compress_options(const Transformer& model, const CompressOptions& options) {
-  LMSHRINK_CHECK(options.method == "svd" || options.method == "asvd" || options.method == "svd-llm" ||
-                     method_is_dictionary(options.method) || options.method == "rocket" || options.method == "masa",
-                 "--method: unknown method '", options.method, "' (supported: svd, asvd, svd-llm, cospadi, compot, rocket, masa)");
-  LMSHRINK_CHECK(options.mode == "one-shot" || options.mode == "sequential", "--mode: unknown mode '", options.mode,
-                 "' (one-shot or sequential)");
-  LMSHRINK_CHECK(!options.targets.empty(), "--targets: no projection selected");
-  LMSHRINK_CHECK(options.batch_size > 0, "calibration batch size must be positive");
-  LMSHRINK_CHECK(options.asvd_alpha > 0.0, "--asvd-alpha must be positive, got ", options.asvd_alpha);
-  if (options.method == "masa") return check_masa_options(model, options);
+  method_name(options.method);  // throws on a value outside the enum
+  mode_name(options.mode);
+  LMSHRINK_CHECK(!options.targets.empty(), "targets: no projection selected");
+  LMSHRINK_CHECK(options.batch_size > 0, "batch_size: must be positive, got ", options.batch_size);
+  LMSHRINK_CHECK(options.low_rank.asvd_alpha > 0.0, "low_rank.asvd_alpha must be positive, got ", options.low_rank.asvd_alpha);
+  if (options.method == Method::kMasa) return check_masa_options(model, options);
   check_dictionary_options(model, options);
-  if (options.method == "rocket") return;  // sizes come from the profile
-  if (options.alloc == "dynamic") {  // the plan itself needs every matrix's spectrum: compress_model makes it
-    LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", options.ratio);
-    LMSHRINK_CHECK(options.alloc_min_ratio >= 0.0 && options.alloc_min_ratio <= options.alloc_max_ratio &&
-                       options.alloc_max_ratio < 1.0,
-                   "--alloc-min-ratio/--alloc-max-ratio: need 0 <= min <= max < 1");
+  if (options.method == Method::kRocket) return;  // sizes come from the profile
+  const DictionaryOptions& d = options.dictionary;
+  if (d.alloc == Alloc::kDynamic) {  // the plan itself needs every matrix's spectrum: compress_model makes it
+    LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "ratio: expected a fraction in (0, 1), got ", options.ratio);
+    LMSHRINK_CHECK(d.alloc_min_ratio >= 0.0 && d.alloc_min_ratio <= d.alloc_max_ratio && d.alloc_max_ratio < 1.0,
+                   "dictionary.alloc_min_ratio/dictionary.alloc_max_ratio: need 0 <= min <= max < 1");
     return;
   }
   uniform_plan(model, options);  // throws for a ratio that leaves rank 0 or s = 0
@@ -411,8 +407,8 @@ namespace {
 void compress_window(Transformer& model, int64_t first, const std::vector<const BlockStats*>& stats,
                      const CompressOptions& options, const Plan& plan, CompressResult& result) {
   int64_t count = static_cast<int64_t>(stats.size());
-  std::string label = count == 1 ? str_cat(options.method, " block ", first)
-                                 : str_cat(options.method, " blocks ", first, "-", first + count - 1);
+  std::string label = count == 1 ? str_cat(method_name(options.method), " block ", first)
+                                 : str_cat(method_name(options.method), " blocks ", first, "-", first + count - 1);
   Progress progress(label, static_cast<int64_t>(options.targets.size()) * count, progress_quiet());
   for (const std::string& projection : options.targets) {
     std::vector<std::unique_ptr<Linear>*> slots;
@@ -432,7 +428,7 @@ void compress_window(Transformer& model, int64_t first, const std::vector<const 
     }
     for (int64_t l = 0; l < count; ++l) {
       const LayerPlan& layer_plan = plan.at(names[l]);
-      result.layers.push_back(options.method == "rocket" ? compress_rocket(*slots[l], names[l], inputs[l], options, layer_plan)
+      result.layers.push_back(options.method == Method::kRocket ? compress_rocket(*slots[l], names[l], inputs[l], options, layer_plan)
                                                          : compress_low_rank(*slots[l], names[l], inputs[l], options, layer_plan));
       progress.advance();
     }
@@ -449,21 +445,22 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
   bool calibrate = method_needs_calibration(options.method);
   LMSHRINK_CHECK(!cached_stats || static_cast<int64_t>(cached_stats->size()) == num_layers,
                  "cached statistics cover ", cached_stats ? cached_stats->size() : 0, " blocks, the model has ", num_layers);
-  LMSHRINK_CHECK(!cached_stats || options.mode == "one-shot", "cached statistics are one-shot; --mode sequential recalibrates");
+  LMSHRINK_CHECK(!cached_stats || options.mode == Mode::kOneShot, "cached statistics are one-shot; mode sequential recalibrates");
   CompressResult result;
-  if (options.method == "masa") {  // all layers of a group at once, not block by block
+  if (options.method == Method::kMasa) {  // all layers of a group at once, not block by block
     compress_masa(model, calib_tokens, options, cached_stats, result);
     return result;
   }
   Plan plan;
-  if (options.method == "rocket") {  // profile (unless given) and allocate before compressing anything
+  if (options.method == Method::kRocket) {  // profile (unless given) and allocate before compressing anything
     Clock::time_point start = Clock::now();
     result.profile = rocket_profile ? *rocket_profile
                                     : profile_model(model, calib_tokens, options.targets, profile_settings(options),
                                                     options.batch_size, cached_stats);
     result.profile_seconds = seconds_since(start);
     RocketAllocation allocation = allocate_rocket(
-        result.profile, options.ratio, {options.alloc, options.allow_uncompressed, options.error_cap, options.precision});
+        result.profile, options.ratio,
+        {options.rocket.alloc, options.rocket.allow_uncompressed, options.rocket.error_cap, options.rocket.precision});
     result.alpha_min = allocation.alpha_min;
     result.allocated_ratio = allocation.removed_ratio();
     plan = rocket_plan(result.profile, allocation);
@@ -477,7 +474,7 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
     result.calibration_seconds += seconds_since(start);
   }
   torch::NoGradGuard no_grad;
-  int64_t window = method_is_dictionary(options.method) ? options.groups : 1;
+  int64_t window = method_is_dictionary(options.method) ? options.dictionary.groups : 1;
   std::deque<BlockStats> streamed;  // the statistics of the blocks waiting for their group
   std::vector<const BlockStats*> pending;
   for (int64_t layer = 0; layer < num_layers; ++layer) {
@@ -488,7 +485,7 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
       stats = &(*cached_stats)[layer];
     } else if (streamer) {
       // one-shot: block l's outputs are computed before it is compressed, so later blocks see the original.
-      streamed.push_back(options.mode == "one-shot" && !last ? streamer->collect_and_advance(layer) : streamer->collect(layer));
+      streamed.push_back(options.mode == Mode::kOneShot && !last ? streamer->collect_and_advance(layer) : streamer->collect(layer));
       stats = &streamed.back();
     }
     result.calibration_seconds += seconds_since(start);
@@ -500,7 +497,7 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
     result.decomposition_seconds += seconds_since(start);
     pending.clear();
     streamed.clear();
-    if (streamer && options.mode == "sequential" && !last) {
+    if (streamer && options.mode == Mode::kSequential && !last) {
       start = Clock::now();
       streamer->advance(layer);  // with block l's compressed weights
       result.calibration_seconds += seconds_since(start);

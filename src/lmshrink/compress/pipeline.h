@@ -18,46 +18,13 @@
 #include <vector>
 
 #include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/compress_options.h"
 #include "lmshrink/compress/dict_size.h"
 #include "lmshrink/compress/masa.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
-
-struct CompressOptions {
-  std::string method;                // "svd", "asvd", "svd-llm", "cospadi", "compot", "rocket" or "masa"
-  double ratio = 0.0;                // fraction of the targeted parameters removed, in (0, 1)
-  std::vector<std::string> targets;  // projections: "q_proj", ..., "down_proj" (parse_targets)
-  std::string mode = "one-shot";     // "one-shot" or "sequential"
-  double asvd_alpha = 0.5;
-  int64_t batch_size = 8;            // calibration samples per block forward
-  // Sparse-dictionary methods (cospadi, compot).
-  double atoms_per_nonzero = 2.0;    // ρ = k / s
-  std::string accounting = "full";   // "full" (index storage counted, eq. 10) or "effective" (eq. 11)
-  int64_t iterations = 0;            // 0: the method's default (cospadi 60 K-SVD alternations, compot cap 20)
-  int64_t power_iterations = 8;      // cospadi rank-1 atom updates
-  int64_t omp_batch = 8192;          // cospadi columns per Batch-OMP batch
-  uint64_t seed = 42;                // cospadi dictionary initialisation
-  int64_t groups = 1;                // cospadi: consecutive layers sharing one dictionary per projection
-  double tolerance = 1e-4;           // compot: stop when the relative objective decrease falls below
-  std::string alloc = "uniform";     // "uniform" or "dynamic" (pooled spectrum, allocation.h; compot, cospadi)
-  double alloc_min_ratio = 0.05, alloc_max_ratio = 0.80;
-  int quantize_bits = 0;             // 0, 8 or 4: RTN-quantized factors (dict methods)
-  int64_t quant_group = 128;
-  // ROCKET (rocket.h, rocket_profile.h, rocket_alloc.h); alloc "mckp" (default for rocket) or "uniform".
-  ProfileGrid grid = default_profile_grid();
-  double importance_exponent = 0.5, oversparsify = 0.005;  // λ, β
-  bool allow_uncompressed = true, error_cap = true;
-  int64_t precision = 50000;
-  int64_t refine_steps = 0;
-  double refine_lr = 1e-3;
-  // MASA (masa.h): attention projections only; --ratio is the fraction of the targeted attention weights removed.
-  int64_t masa_atoms = 0;                // S per projection type and group instead of --ratio (0: from --ratio)
-  std::string masa_groups = "1";         // "1" (all layers share), N groups, or "auto" (logit-lens KL drift)
-  std::string masa_residual_rank = "0";  // "0", the q/o residual rank (k/v scaled down under GQA), or "auto"
-  std::string masa_mix = "synthesize";   // how the saved model runs: "synthesize" (W formed at load) or "runtime"
-};
 
 struct CompressedLayer {
   std::string name;  // e.g. "model.layers.0.self_attn.q_proj"
@@ -103,21 +70,15 @@ const Linear& projection_layer(const Transformer& model, int64_t layer, const st
 // down (with or without "_proj"), returned in block order. Throws lmshrink::Error on an unknown name
 // or an empty list.
 std::vector<std::string> parse_targets(const std::string& list);
-bool method_needs_calibration(const std::string& method);
-// The rocket profile a compress run computes for these options: the grid (only the target rate for --alloc uniform),
+// The rocket profile a compress run computes for these options: the grid (only the target rate for rocket.alloc uniform),
 // the accounting, λ and β.
 ProfileSettings profile_settings(const CompressOptions& options);
-bool method_is_dictionary(const std::string& method);  // cospadi, compot
 // 16-bit words of a layer (dict_size.h): its values, and with kFull its index bytes / 2; quantized factors at
 // their packed size. A dense or low-rank layer costs its value count.
 double accounted_words(const Linear& layer, Accounting accounting);
 // The ratio that leaves `bytes` for the targeted matrices at 2 bytes per dense weight (the bf16 baseline of
-// --budget-bytes). Throws when it is outside (0, 1).
+// the budget in bytes). Throws when it is outside (0, 1).
 double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::string>& targets, double bytes);
-
-// Validates method, mode, targets, ratio and the method's options (every targeted matrix keeps rank ≥ 1, or
-// s ≥ 1) before any work.
-void check_compress_options(const Transformer& model, const CompressOptions& options);
 
 // Compresses the model in place. calib_tokens: int64 [n, seq] (ignored by svd). cached_stats: the
 // one-shot statistics of every block (e.g. loaded from the stats cache), or null to stream them. rocket_profile: a

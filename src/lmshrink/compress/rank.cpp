@@ -8,7 +8,7 @@
 namespace lmshrink {
 
 int64_t low_rank_for_ratio(int64_t d_in, int64_t d_out, double ratio, const std::string& what) {
-  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio: expected a fraction of parameters to remove in (0, 1), got ", ratio);
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "ratio: expected a fraction of parameters to remove in (0, 1), got ", ratio);
   double kept = 1.0 - ratio;
   // Integer arithmetic where it is exact, so the floor matches the reference formula bit for bit.
   int64_t rank = static_cast<int64_t>(std::floor(kept * static_cast<double>(d_in) * static_cast<double>(d_out) /

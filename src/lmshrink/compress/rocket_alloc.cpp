@@ -17,7 +17,7 @@ std::vector<ProfileOption> uniform_choice(const std::vector<MatrixProfile>& prof
     for (const ProfileOption& o : m.options) {
       if (std::abs(o.rate - ratio) < 1e-9) found = &o;
     }
-    LMSHRINK_CHECK(found, m.name, ": the profile has no option at rate ", ratio, " (--alloc uniform needs the target rate "
+    LMSHRINK_CHECK(found, m.name, ": the profile has no option at rate ", ratio, " (rocket.alloc uniform needs the target rate "
                    "in the profile's grid, and a valid size there)");
     choice.push_back(*found);
   }
@@ -45,13 +45,13 @@ std::vector<ProfileOption> knapsack_choice(const std::vector<MatrixProfile>& pro
 
 RocketAllocation allocate_rocket(const std::vector<MatrixProfile>& profile, double ratio, const RocketAllocOptions& options) {
   LMSHRINK_CHECK(!profile.empty(), "rocket: the profile holds no matrices");
-  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio: expected a fraction in (0, 1), got ", ratio);
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "ratio: expected a fraction in (0, 1), got ", ratio);
   RocketAllocation allocation;
   for (const MatrixProfile& m : profile) allocation.dense_words += m.dense_words;
-  if (options.alloc == "uniform") {
+  if (options.alloc == Alloc::kUniform) {
     allocation.choice = uniform_choice(profile, ratio);
   } else {
-    LMSHRINK_CHECK(options.alloc == "mckp", "--alloc: rocket takes mckp or uniform, got '", options.alloc, "'");
+    LMSHRINK_CHECK(options.alloc == Alloc::kMckp, "rocket.alloc: rocket takes mckp or uniform, got '", alloc_name(options.alloc), "'");
     allocation.choice = knapsack_choice(profile, ratio, allocation.dense_words, options, allocation.alpha_min);
   }
   for (const ProfileOption& o : allocation.choice) {

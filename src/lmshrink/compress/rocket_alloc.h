@@ -9,12 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "lmshrink/compress/compress_options.h"
 #include "lmshrink/compress/rocket_profile.h"
 
 namespace lmshrink {
 
 struct RocketAllocOptions {
-  std::string alloc = "mckp";     // "mckp" or "uniform"
+  Alloc alloc = Alloc::kMckp;     // kMckp or kUniform
   bool allow_uncompressed = true;
   bool error_cap = true;
   int64_t precision = 50000;      // knapsack steps of the total

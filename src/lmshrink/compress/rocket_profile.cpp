@@ -58,11 +58,11 @@ std::vector<double> parse_grid_list(const std::string& text, const std::string& 
 }
 
 void check_profile_grid(const ProfileGrid& grid) {
-  LMSHRINK_CHECK(!grid.rates.empty() && !grid.ks.empty(), "--rates/--ks: the profile grid is empty");
+  LMSHRINK_CHECK(!grid.rates.empty() && !grid.ks.empty(), "rocket.grid.rates/rocket.grid.ks: the profile grid is empty");
   for (double rate : grid.rates) {
-    LMSHRINK_CHECK(rate > 0.0 && rate < 1.0, "--rates: every rate must lie in (0, 1), got ", rate);
+    LMSHRINK_CHECK(rate > 0.0 && rate < 1.0, "rocket.grid.rates: every rate must lie in (0, 1), got ", rate);
   }
-  for (double ks : grid.ks) LMSHRINK_CHECK(ks >= 1.0, "--ks: every ks = r/s must be at least 1, got ", ks);
+  for (double ks : grid.ks) LMSHRINK_CHECK(ks >= 1.0, "rocket.grid.ks: every ks = r/s must be at least 1, got ", ks);
 }
 
 std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, double ks, const DictCost& cost) {
@@ -155,7 +155,7 @@ nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const 
                         {"dense_words", m.dense_words}, {"options", options}});
   }
   return {{"format", "lmshrink-rocket-profile"}, {"version", 1},
-          {"accounting", settings.cost.accounting == Accounting::kFull ? "full" : "effective"},
+          {"accounting", accounting_name(settings.cost.accounting)},
           {"importance_exponent", settings.importance_exponent}, {"oversparsify", settings.oversparsify},
           {"grid", {{"rates", settings.grid.rates}, {"ks", settings.grid.ks}}}, {"matrices", matrices}};
 }
@@ -183,7 +183,7 @@ std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const T
   LMSHRINK_CHECK(json.is_object() && json.value("format", "") == "lmshrink-rocket-profile" && json.value("version", 0) == 1,
                  what, ": not an lmshrink ROCKET profile (format lmshrink-rocket-profile, version 1)");
   LMSHRINK_CHECK(json.value("accounting", "") == accounting, what, ": profiled with accounting '", json.value("accounting", ""),
-                 "', this run uses '", accounting, "' (profile again or pass --accounting)");
+                 "', this run uses '", accounting, "' (profile again or set dictionary.accounting)");
   const nlohmann::json& matrices = json.at("matrices");
   LMSHRINK_CHECK(matrices.is_array() && !matrices.empty(), what, ": the profile lists no matrices");
   std::map<std::string, MatrixProfile> by_name;

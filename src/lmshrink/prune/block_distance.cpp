@@ -28,7 +28,7 @@ at::Tensor row_cosine(const at::Tensor& a, const at::Tensor& b) {
 DistanceTokens parse_distance_tokens(const std::string& name) {
   if (name == "last") return DistanceTokens::kLast;
   if (name == "all") return DistanceTokens::kAll;
-  fail("--distance-tokens: expected last or all, got '", name, "'");
+  fail("prune.distance_tokens: expected last or all, got '", name, "'");
 }
 
 const char* distance_tokens_name(DistanceTokens tokens) { return tokens == DistanceTokens::kLast ? "last" : "all"; }
@@ -57,7 +57,7 @@ StatePairSimilarity state_pair_similarity(const Transformer& model, const at::Te
 std::vector<double> angular_distances(const Transformer& model, const at::Tensor& calib_tokens, int64_t blocks,
                                       DistanceTokens tokens, int64_t batch_size) {
   int64_t num_layers = model.config().num_layers;
-  LMSHRINK_CHECK(blocks >= 1 && blocks < num_layers, "--blocks ", blocks, ": expected 1 .. ", num_layers - 1,
+  LMSHRINK_CHECK(blocks >= 1 && blocks < num_layers, "prune.blocks ", blocks, ": expected 1 .. ", num_layers - 1,
                  " (the model has ", num_layers, " layers)");
   StatePairSimilarity pairs = state_pair_similarity(model, calib_tokens, blocks, tokens, batch_size);
   // d_l compares h_l = s_{l+1} with h_{l+blocks} = s_{l+1+blocks}: pair j = l + 1.

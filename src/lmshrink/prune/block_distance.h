@@ -27,7 +27,7 @@ namespace lmshrink {
 
 enum class DistanceTokens { kLast, kAll };
 
-// "last" or "all" (the --distance-tokens flag); anything else is an Error naming the flag.
+// "last" or "all" (field prune.distance_tokens); anything else is an Error naming the field.
 DistanceTokens parse_distance_tokens(const std::string& name);
 const char* distance_tokens_name(DistanceTokens tokens);
 

@@ -30,10 +30,10 @@ std::vector<BlockRange> select_block_ranges(const std::vector<double>& distances
                                             bool merge_consecutive) {
   int64_t windows = static_cast<int64_t>(distances.size());
   int64_t removable = windows + blocks - 1;  // blocks 1 .. N-1
-  LMSHRINK_CHECK(blocks >= 1, "--blocks must be at least 1, got ", blocks);
-  LMSHRINK_CHECK(num_ranges >= 1, "--num-ranges must be at least 1, got ", num_ranges);
-  LMSHRINK_CHECK(windows >= 1, "--blocks ", blocks, ": no window of that size fits the model");
-  LMSHRINK_CHECK(num_ranges * blocks <= removable, "--num-ranges ", num_ranges, " x --blocks ", blocks,
+  LMSHRINK_CHECK(blocks >= 1, "prune.blocks must be at least 1, got ", blocks);
+  LMSHRINK_CHECK(num_ranges >= 1, "prune.num_ranges must be at least 1, got ", num_ranges);
+  LMSHRINK_CHECK(windows >= 1, "prune.blocks ", blocks, ": no window of that size fits the model");
+  LMSHRINK_CHECK(num_ranges * blocks <= removable, "prune.num_ranges ", num_ranges, " x prune.blocks ", blocks,
                  " requests overlapping ranges: ", num_ranges * blocks, " blocks, but only ", removable,
                  " are removable (block 0 is kept)");
   std::vector<BlockRange> taken;
@@ -43,7 +43,7 @@ std::vector<BlockRange> select_block_ranges(const std::vector<double>& distances
     if (free) taken.push_back(candidate);
     if (static_cast<int64_t>(taken.size()) == num_ranges) break;
   }
-  LMSHRINK_CHECK(static_cast<int64_t>(taken.size()) == num_ranges, "--num-ranges ", num_ranges, " x --blocks ",
+  LMSHRINK_CHECK(static_cast<int64_t>(taken.size()) == num_ranges, "prune.num_ranges ", num_ranges, " x prune.blocks ",
                  blocks, ": after the greedy choice by distance only ", taken.size(),
                  " non-overlapping windows fit (more would overlap); ask for fewer ranges or blocks");
   std::sort(taken.begin(), taken.end(), [](const BlockRange& a, const BlockRange& b) { return a.first < b.first; });
@@ -51,7 +51,7 @@ std::vector<BlockRange> select_block_ranges(const std::vector<double>& distances
 }
 
 std::vector<int64_t> lowest_influence_layers(const std::vector<double>& influence, int64_t count) {
-  LMSHRINK_CHECK(count >= 1 && count < static_cast<int64_t>(influence.size()), "--blocks ", count, ": expected 1 .. ",
+  LMSHRINK_CHECK(count >= 1 && count < static_cast<int64_t>(influence.size()), "prune.blocks ", count, ": expected 1 .. ",
                  influence.size() - 1, " (the model has ", influence.size(), " layers)");
   std::vector<int64_t> order = order_by_value(influence);
   std::vector<int64_t> layers(order.begin(), order.begin() + count);

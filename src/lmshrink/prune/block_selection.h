@@ -23,7 +23,7 @@ struct BlockRange {
 std::string describe(const BlockRange& range);  // "2-3" or "4"
 
 // distances: d_l for l = 0 .. N-1-blocks. Returns the ranges sorted by first block. Throws an Error
-// when num_ranges windows of `blocks` cannot be placed without overlapping (naming the flags).
+// when num_ranges windows of `blocks` cannot be placed without overlapping (naming the fields prune.num_ranges and prune.blocks).
 std::vector<BlockRange> select_block_ranges(const std::vector<double>& distances, int64_t blocks, int64_t num_ranges,
                                             bool merge_consecutive);
 

@@ -38,10 +38,10 @@ double cosine_objective(const at::Tensor& m, const at::Tensor& r, const at::Tens
 CosineFit fit_cosine_transform(const at::Tensor& m, const at::Tensor& r, const CosineOptions& options) {
   LMSHRINK_CHECK(m.dim() == 2 && r.sizes() == m.sizes() && m.size(0) > 0, "cosine transform: expected M and R "
                  "[tokens, hidden], got ", m.sizes(), " and ", r.sizes());
-  LMSHRINK_CHECK(options.epochs >= 0, "--epochs must be non-negative, got ", options.epochs);
-  LMSHRINK_CHECK(options.lr > 0, "--lr must be positive, got ", options.lr);
-  LMSHRINK_CHECK(options.batch_tokens > 0, "--cosine-batch must be positive, got ", options.batch_tokens);
-  LMSHRINK_CHECK(options.l1 >= 0 && options.l2 >= 0, "--l1 and --l2 must be non-negative");
+  LMSHRINK_CHECK(options.epochs >= 0, "cosine.epochs must be non-negative, got ", options.epochs);
+  LMSHRINK_CHECK(options.lr > 0, "cosine.lr must be positive, got ", options.lr);
+  LMSHRINK_CHECK(options.batch_tokens > 0, "cosine.batch_tokens must be positive, got ", options.batch_tokens);
+  LMSHRINK_CHECK(options.l1 >= 0 && options.l2 >= 0, "cosine.l1 and cosine.l2 must be non-negative");
   int64_t tokens = m.size(0), hidden = m.size(1);
   at::Tensor m32 = m.to(torch::kFloat32), r32 = r.to(torch::kFloat32);
   at::Tensor t = torch::eye(hidden, m32.options()).requires_grad_(true);  // [hidden, hidden]

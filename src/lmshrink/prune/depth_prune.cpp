@@ -82,26 +82,27 @@ bool method_is_prune(const std::string& method) {
 
 void check_prune_options(const Transformer& model, const PruneOptions& options) {
   int64_t num_layers = model.config().num_layers;
-  LMSHRINK_CHECK(method_is_prune(options.method), "--method: expected replaceme, uidl or shortgpt, got '",
+  LMSHRINK_CHECK(method_is_prune(options.method), "prune.method: expected replaceme, uidl or shortgpt, got '",
                  options.method, "'");
   bool replaceme = options.method == "replaceme";
   LMSHRINK_CHECK(options.objective == "lstsq" || options.objective == "cosine",
-                 "--objective: expected lstsq or cosine, got '", options.objective, "'");
+                 "prune.objective: expected lstsq or cosine, got '", options.objective, "'");
   if (!options.distance_tokens.empty()) parse_distance_tokens(options.distance_tokens);
-  LMSHRINK_CHECK(options.batch_size > 0, "--batch-size must be positive, got ", options.batch_size);
-  LMSHRINK_CHECK(options.ridge >= 0, "--ridge must be non-negative, got ", options.ridge);
+  LMSHRINK_CHECK(options.batch_size > 0, "prune.batch_size must be positive, got ", options.batch_size);
+  LMSHRINK_CHECK(options.ridge >= 0, "prune.ridge must be non-negative, got ", options.ridge);
   const CosineOptions& c = options.cosine;
   LMSHRINK_CHECK(c.epochs >= 0 && c.lr > 0 && c.batch_tokens > 0 && c.l1 >= 0 && c.l2 >= 0,
-                 "cosine objective: need --epochs >= 0, --lr > 0, --cosine-batch > 0, --l1 and --l2 >= 0");
+                 "cosine objective: need prune.cosine.epochs >= 0, prune.cosine.lr > 0, prune.cosine.batch_tokens > 0, prune.cosine.l1 "
+                 "and prune.cosine.l2 >= 0");
   if (options.ranges.empty()) {
-    LMSHRINK_CHECK(options.blocks >= 1 && options.blocks < num_layers, "--blocks ", options.blocks, ": expected 1 .. ",
+    LMSHRINK_CHECK(options.blocks >= 1 && options.blocks < num_layers, "prune.blocks ", options.blocks, ": expected 1 .. ",
                    num_layers - 1, " (the model has ", num_layers, " layers and keeps at least one)");
-    LMSHRINK_CHECK(options.num_ranges >= 1, "--num-ranges must be at least 1, got ", options.num_ranges);
+    LMSHRINK_CHECK(options.num_ranges >= 1, "prune.num_ranges must be at least 1, got ", options.num_ranges);
     LMSHRINK_CHECK(options.method != "shortgpt" || options.num_ranges == 1,
-                   "--num-ranges applies to replaceme and uidl; shortgpt removes the --blocks lowest-influence layers");
+                   "prune.num_ranges applies to replaceme and uidl; shortgpt removes the prune.blocks lowest-influence layers");
     int64_t removable = num_layers - 1;  // windows never include block 0
-    LMSHRINK_CHECK(options.method == "shortgpt" || options.num_ranges * options.blocks <= removable, "--num-ranges ",
-                   options.num_ranges, " x --blocks ", options.blocks, " requests overlapping ranges: ",
+    LMSHRINK_CHECK(options.method == "shortgpt" || options.num_ranges * options.blocks <= removable, "prune.num_ranges ",
+                   options.num_ranges, " x prune.blocks ", options.blocks, " requests overlapping ranges: ",
                    options.num_ranges * options.blocks, " blocks, but only ", removable,
                    " are removable (block 0 is kept)");
   } else {
@@ -130,8 +131,8 @@ void check_calibration_tokens(const Transformer& model, const PruneOptions& opti
   int64_t hidden = model.config().hidden_size;
   LMSHRINK_CHECK(tokens >= needed, "calibration: ", tokens, " tokens are too few for ReplaceMe's ", hidden, " x ",
                  hidden, " linear transform: need at least ", needed, " (hidden_size) tokens, about hidden^2 = ",
-                 hidden * hidden, " recommended; raise --calib-samples or --calib-seq-len",
-                 options.objective == "lstsq" ? " (or give --ridge)" : "");
+                 hidden * hidden, " recommended; raise calib.n_samples or calib.seq_len",
+                 options.objective == "lstsq" ? " (or give prune.ridge)" : "");
 }
 
 PruneResult prune_model(std::unique_ptr<Transformer> model, const at::Tensor& calib_tokens,

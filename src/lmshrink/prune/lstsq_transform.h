@@ -32,7 +32,7 @@ class LstsqAccumulator {
 int64_t lstsq_min_tokens(int64_t hidden);
 
 // T [hidden, hidden] float64. Throws an Error when there are fewer tokens than lstsq_min_tokens and no
-// ridge, or when M^T M + ridge I is not positive definite (naming --ridge as the fix).
+// ridge, or when M^T M + ridge I is not positive definite (naming prune.ridge as the fix).
 at::Tensor solve_lstsq_transform(const LstsqAccumulator& normal_equations, double ridge);
 
 }  // namespace lmshrink
