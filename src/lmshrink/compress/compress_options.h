@@ -1,6 +1,6 @@
 // The options of a width-compression run (pipeline.h): the method, mode and allocation as enums, each with one name
 // table (name <-> value, used to parse and to print), and one struct per method family whose member initialisers
-// are the defaults. check_compress_options validates them before any work; its messages name the FIELD
+// are the defaults. check_option_fields validates them before any work; its messages name the FIELD
 // ("ratio", "dictionary.groups", "masa.residual_rank"), never a CLI flag: the CLI maps field names to its flags.
 #pragma once
 #include <cstdint>
@@ -83,12 +83,13 @@ struct CompressOptions {
   MasaOptions masa;
 };
 
-// The allocation the method uses: rocket.alloc for rocket, dictionary.alloc otherwise.
-Alloc effective_alloc(const CompressOptions& options);
 DictCost dict_cost(const CompressOptions& options);  // accounting and quantization of the dictionary options
+// The rocket profile a compress run computes for these options: the grid (only the target rate for rocket.alloc
+// uniform), the accounting, λ and β.
+ProfileSettings profile_settings(const CompressOptions& options);
 
-// Validates method, mode, targets, ratio and the method's options (every targeted matrix keeps rank ≥ 1, or
-// s ≥ 1) before any work. Messages start with the field name ("ratio: ...", "dictionary.groups 9: ...").
-void check_compress_options(const Transformer& model, const CompressOptions& options);
+// Validates method, mode, targets and the method's options against the model before any work (check_compress_options,
+// pipeline.h, adds the sizes of the plan). Messages start with the field name ("ratio: ...", "dictionary.groups 9: ...").
+void check_option_fields(const Transformer& model, const CompressOptions& options);
 
 }  // namespace lmshrink

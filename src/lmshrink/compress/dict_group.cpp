@@ -1,6 +1,12 @@
 // Whitened group problems and their DictSparse layers (see dict_group.h).
 #include "lmshrink/compress/dict_group.h"
 
+#include <algorithm>
+
+#include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/compot.h"
+#include "lmshrink/compress/compress_options.h"
+#include "lmshrink/compress/compress_result.h"
 #include "lmshrink/compress/whitening.h"
 #include "lmshrink/util/error.h"
 
@@ -54,6 +60,60 @@ std::vector<std::unique_ptr<DictSparseLinear>> make_group_layers(const DictProbl
                                                         l == 0 ? "" : names[0]));
   }
   return result;
+}
+
+std::vector<std::pair<int64_t, int64_t>> group_windows(int64_t num_layers, int64_t groups) {
+  std::vector<std::pair<int64_t, int64_t>> windows;
+  for (int64_t first = 0; first < num_layers; first += groups) windows.push_back({first, std::min(num_layers, first + groups)});
+  return windows;
+}
+
+
+namespace {
+
+DictFit fit_dictionary(const DictProblem& problem, DictSize size, Method method, const DictionaryOptions& d) {
+  if (method == Method::kCospadi) {  // iterations 0: the solver's own default (KsvdOptions, CompotOptions)
+    KsvdOptions ksvd;
+    ksvd.atoms = size.atoms, ksvd.nonzeros = size.nonzeros, ksvd.power_iterations = d.power_iterations;
+    ksvd.omp_batch = d.omp_batch, ksvd.seed = d.seed;
+    if (d.iterations > 0) ksvd.iterations = d.iterations;
+    return fit_ksvd(problem.whitened, ksvd);
+  }
+  CompotOptions compot;
+  compot.atoms = size.atoms, compot.nonzeros = size.nonzeros, compot.tolerance = d.tolerance;
+  if (d.iterations > 0) compot.max_iterations = d.iterations;
+  return fit_compot(problem.whitened, compot);
+}
+
+}  // namespace
+
+std::vector<CompressedLayer> compress_dict_group(std::vector<std::unique_ptr<Linear>*> slots, const std::vector<std::string>& names,
+                                                 const std::vector<const LayerStats*>& stats, Method method,
+                                                 const DictionaryOptions& options, DictSize size, double ratio) {
+  std::vector<const Linear*> layers;
+  std::vector<at::Tensor> grams;
+  for (size_t l = 0; l < slots.size(); ++l) {
+    LMSHRINK_CHECK(stats[l] && stats[l]->gram.defined(), names[l], ": no calibration statistics for its input");
+    layers.push_back(slots[l]->get());
+    grams.push_back(stats[l]->gram);
+  }
+  DictProblem problem = whiten_group(layers, grams);
+  DictFit fit = fit_dictionary(problem, size, method, options);
+  auto compressed = make_group_layers(problem, fit, layers, names, {options.quantize_bits, options.quant_group});
+  std::vector<CompressedLayer> records;
+  for (size_t l = 0; l < slots.size(); ++l) {
+    CompressedLayer record = layer_record(names[l], *layers[l], *compressed[l], ratio);
+    record.atoms = size.atoms;
+    record.nonzeros = size.nonzeros;
+    record.dictionary_owner = compressed[l]->dictionary_owner();
+    record.gram_shift = problem.gram_shift;
+    record.whitened_error = whitened_error(*layers[l], *compressed[l], grams[l]);
+    record.fit_iterations = method == Method::kCospadi ? static_cast<int64_t>(fit.objective.size()) / 2
+                                                        : (static_cast<int64_t>(fit.objective.size()) - 1) / 2;
+    records.push_back(record);
+  }
+  for (size_t l = 0; l < slots.size(); ++l) *slots[l] = std::move(compressed[l]);
+  return records;
 }
 
 }  // namespace lmshrink

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lmshrink/compress/cospadi.h"
@@ -36,5 +37,20 @@ std::vector<std::unique_ptr<DictSparseLinear>> make_group_layers(const DictProbl
                                                                  const std::vector<const Linear*>& layers,
                                                                  const std::vector<std::string>& names,
                                                                  const FactorQuantization& quantization);
+
+// Half-open layer ranges of the dictionary groups: [0, N), [N, 2N), ...; the last may be shorter.
+std::vector<std::pair<int64_t, int64_t>> group_windows(int64_t num_layers, int64_t groups);
+
+struct CompressedLayer;
+struct DictionaryOptions;
+struct DictSize;
+struct LayerStats;
+enum class Method;
+// One projection of a dictionary group (one layer unless dictionary.groups > 1) through cospadi (K-SVD) or compot:
+// whitened with the group's Grams, one dictionary of size.atoms atoms fitted, and a DictSparse layer per slot (the
+// first owns the dictionary). Replaces the slots and returns their records (compress_result.h); ratio: the plan's.
+std::vector<CompressedLayer> compress_dict_group(std::vector<std::unique_ptr<Linear>*> slots, const std::vector<std::string>& names,
+                                                 const std::vector<const LayerStats*>& stats, Method method,
+                                                 const DictionaryOptions& options, DictSize size, double ratio);
 
 }  // namespace lmshrink

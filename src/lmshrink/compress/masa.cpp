@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "lmshrink/calib/streaming.h"
-#include "lmshrink/compress/pipeline.h"
+#include "lmshrink/compress/projection_names.h"
 #include "lmshrink/compress/svd_llm.h"
 #include "lmshrink/model/shared_atoms.h"
 #include "lmshrink/util/error.h"
@@ -217,12 +217,6 @@ void masa_calibration(const Transformer& model, const at::Tensor& calib_tokens, 
 }
 
 // ‖X (W − Ŵ)‖² / ‖X W‖² with the layer's input Gram, float64; W, Ŵ [out, in].
-double whitened_error(const at::Tensor& w_out_in, const at::Tensor& approx_out_in, const at::Tensor& gram_in_in) {
-  at::Tensor g = gram_in_in.to(torch::kCPU, torch::kFloat64);
-  at::Tensor w = w_out_in.t().to(torch::kFloat64), e = w - approx_out_in.t().to(torch::kFloat64);
-  return (torch::matmul(g, e) * e).sum().item<double>() / (torch::matmul(g, w) * w).sum().item<double>();
-}
-
 struct GroupPlan {
   int64_t atoms = 0, rank = 0;
 };
@@ -271,20 +265,11 @@ MasaGroupRecord share_group(Transformer& model, const std::string& projection, i
       b = residual.layer->b();
     }
     auto layer = std::make_unique<SharedAtomsLinear>(bank, l - first, mix, a, b, slot->bias());
-    CompressedLayer record;
-    record.name = projection_layer_name(l, projection);
-    record.in_features = slot->in_features();
-    record.out_features = slot->out_features();
+    CompressedLayer record = layer_record(projection_layer_name(l, projection), *slot, *layer, options.ratio);
     record.rank = plan.rank;
     record.atoms = plan.atoms;
     record.dictionary_owner = l == first ? "" : bank->owner;
-    record.ratio = options.ratio;
-    record.params_before = slot->params().values;
-    record.bytes_before = slot->params().bytes;
-    record.params_after = layer->params().values;
-    record.bytes_after = layer->params().bytes;
-    record.words_effective = record.words_full = static_cast<double>(record.params_after);
-    if (gram && gram->defined()) record.whitened_error = whitened_error(w, layer->dense(), *gram);
+    if (gram && gram->defined()) record.whitened_error = whitened_error(*slot, *layer, *gram);
     result.layers.push_back(record);
     slot = std::move(layer);
   }

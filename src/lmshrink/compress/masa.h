@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/compress_options.h"
+#include "lmshrink/compress/compress_result.h"
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
@@ -56,17 +58,6 @@ int64_t masa_residual_rank(const Transformer& model, const std::string& projecti
 int64_t masa_atoms_for_ratio(int64_t out, int64_t in, int64_t layers, double ratio, int64_t residual_rank,
                              const std::string& what);
 
-// One (projection, group) of a MASA run, for the run record.
-struct MasaGroupRecord {
-  std::string projection;
-  int64_t first = 0, last = 0;   // layers [first, last)
-  int64_t atoms = 0, residual_rank = 0;
-  double energy = 0.0;           // Σ_l ‖W_l‖²_F
-  double discarded = 0.0;        // Σ of discarded eigenvalues = PCA reconstruction error before any residual
-};
-
-struct CompressOptions;
-struct CompressResult;
 // Whether a MASA run needs calibration data: for the residual's Grams or the grouping's logit lens.
 bool masa_needs_calibration(const CompressOptions& options);
 // Checks the MASA options against the model (attention targets only, equal shapes, group and residual specs, S or

@@ -5,6 +5,13 @@
 
 #include <cmath>
 
+#include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/compress_options.h"
+#include "lmshrink/compress/compress_result.h"
+#include "lmshrink/compress/dict_group.h"
+#include "lmshrink/compress/omp.h"
+#include "lmshrink/compress/rocket_profile.h"
+#include "lmshrink/model/low_rank.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -102,6 +109,39 @@ RocketFit fit_rocket(const at::Tensor& whitened_n_m, const RocketBasis& basis, c
   result.fit.code = SparseCode{rows, values.contiguous()};
   result.fit.objective = {best};
   return result;
+}
+
+CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::string& name, const LayerStats* stats,
+                                      const RocketCompressOptions& r, const ProfileOption& choice) {
+  const Linear& layer = *slot;
+  CompressedLayer record = layer_record(name, layer, layer, 0.0);
+  if (choice.rate == 0.0) {  // the knapsack left this matrix dense
+    record.whitened_error = 0.0;
+    record.profile_error = 0.0;
+    return record;
+  }
+  LMSHRINK_CHECK(stats && stats->gram.defined(), name, ": no calibration statistics for its input");
+  DictProblem problem = whiten_group({&layer}, {stats->gram});
+  RocketOptions rocket{choice.atoms, choice.nonzeros, r.importance_exponent, r.oversparsify, r.refine_steps, r.refine_lr};
+  RocketFit fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower), rocket);
+  std::unique_ptr<Linear> compressed;
+  if (choice.nonzeros == choice.atoms) {
+    at::Tensor a = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, /*upper=*/true);  // S⁻ᵀ D [in, r]
+    compressed = std::make_unique<LowRankLinear>(a.to(torch::kFloat32), dense_code(fit.fit.code, choice.atoms).to(torch::kFloat32),
+                                                 layer.bias());
+  } else {
+    compressed = std::move(make_group_layers(problem, fit.fit, {&layer}, {name}, {})[0]);
+  }
+  record = layer_record(name, layer, *compressed, choice.rate);
+  if (choice.nonzeros == choice.atoms) record.rank = choice.atoms;
+  else record.atoms = choice.atoms, record.nonzeros = choice.nonzeros;
+  record.ks = choice.ks;
+  record.profile_error = choice.error;
+  record.rocket_stage = fit.chosen;
+  record.gram_shift = problem.gram_shift;
+  record.whitened_error = whitened_error(layer, *compressed, stats->gram);
+  slot = std::move(compressed);
+  return record;
 }
 
 }  // namespace lmshrink

@@ -19,6 +19,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "lmshrink/compress/cospadi.h"
@@ -61,5 +62,16 @@ at::Tensor rocket_importance(const at::Tensor& coeff_r_m, const at::Tensor& atom
 at::Tensor rocket_support(const at::Tensor& importance_r_m, const at::Tensor& refill_score_r_m, int64_t s, double oversparsify);
 // Ridge least squares D = W_L Vᵀ (V Vᵀ + μ I)⁻¹ for the sparse coefficient matrix V [r, m] (dense, zeros off-support).
 at::Tensor ridge_dictionary(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m);
+
+struct CompressedLayer;
+struct LayerStats;
+struct ProfileOption;
+struct RocketCompressOptions;
+class Linear;
+// One matrix of a compress run at its allocated option (rocket_alloc.h): whitened with the layer's Gram, fitted,
+// and mapped back to a DictSparse layer, or to a LowRank one A = S⁻ᵀ D (a triangular solve) when s = r (ks = 1). A
+// choice of rate 0 leaves the matrix dense. Replaces the slot and returns the layer's record (compress_result.h).
+CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::string& name, const LayerStats* stats,
+                                      const RocketCompressOptions& options, const ProfileOption& choice);
 
 }  // namespace lmshrink

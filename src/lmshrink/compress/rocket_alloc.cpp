@@ -1,6 +1,7 @@
 // ROCKET allocation: uniform or multi-choice knapsack over a layer profile (see rocket_alloc.h).
 #include "lmshrink/compress/rocket_alloc.h"
 
+#include <chrono>
 #include <cmath>
 
 #include "lmshrink/compress/mckp.h"
@@ -58,6 +59,22 @@ RocketAllocation allocate_rocket(const std::vector<MatrixProfile>& profile, doub
     allocation.kept_words += o.kept_words;
     allocation.total_error += o.error;
   }
+  return allocation;
+}
+
+RocketAllocation profile_and_allocate(const Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
+                                      const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* given,
+                                      CompressResult& result) {
+  auto start = std::chrono::steady_clock::now();
+  result.profile = given ? *given
+                         : profile_model(model, calib_tokens, options.targets, profile_settings(options), options.batch_size,
+                                         cached_stats);
+  result.profile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const RocketCompressOptions& r = options.rocket;
+  RocketAllocation allocation =
+      allocate_rocket(result.profile, options.ratio, {r.alloc, r.allow_uncompressed, r.error_cap, r.precision});
+  result.alpha_min = allocation.alpha_min;
+  result.allocated_ratio = allocation.removed_ratio();
   return allocation;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lmshrink/compress/compress_options.h"
+#include "lmshrink/compress/compress_result.h"
 #include "lmshrink/compress/rocket_profile.h"
 
 namespace lmshrink {
@@ -32,5 +33,12 @@ struct RocketAllocation {
 // Throws lmshrink::Error on an empty profile, an unknown alloc, a uniform rate the profile lacks, or a target no
 // combination reaches.
 RocketAllocation allocate_rocket(const std::vector<MatrixProfile>& profile, double ratio, const RocketAllocOptions& options);
+
+// compress_model's rocket step: the given profile, or one computed with profile_settings(options) (over the cached
+// statistics when given), and its allocation at options.ratio. Records the profile, its seconds, α_min and the
+// allocated ratio in `result`.
+RocketAllocation profile_and_allocate(const Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
+                                      const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* given,
+                                      CompressResult& result);
 
 }  // namespace lmshrink
