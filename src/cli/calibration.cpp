@@ -2,38 +2,19 @@
 #include "cli/calibration.h"
 
 #include <chrono>
-#include <filesystem>
 
 #include "lmshrink/calib/corpus.h"
-#include "lmshrink/calib/stats_cache.h"
-#include "lmshrink/calib/streaming.h"
+#include "lmshrink/calib/stats_cache_policy.h"
+#include "lmshrink/eval/run_record.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Identity of the model files for the statistics cache key: canonical path, sizes and mtimes.
-std::string model_identity(const std::string& path) {
-  std::string id = fs::canonical(path).string();
-  auto add = [&id](const fs::path& file) {
-    id += str_cat("|", file.filename().string(), ":", fs::file_size(file), ":",
-                  fs::last_write_time(file).time_since_epoch().count());
-  };
-  if (fs::is_directory(path)) {
-    for (const auto& entry : fs::directory_iterator(path)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".safetensors") add(entry.path());
-    }
-  } else {
-    add(path);
-  }
-  return id;
-}
 
 }  // namespace
 
@@ -62,23 +43,13 @@ Calibration prepare_calibration(const CalibArgs& args, const LoadedModel& loaded
   if (args.stats_cache.empty()) return c;
   LMSHRINK_CHECK(one_shot, "--stats-cache: statistics of --mode sequential depend on the "
                  "compressed blocks and cannot be cached; use --mode one-shot");
-  start = Clock::now();
-  std::string key = cache_key(model_identity(loaded.path), c.spec);
-  if (auto stats = load_stats(args.stats_cache, key)) {
-    c.cached = std::move(*stats);
-    c.cache_status = "hit " + stats_cache_path(args.stats_cache, key);
-  } else {
-    c.cached = collect_all_one_shot(*loaded.model, c.tokens, args.batch_size);
-    save_stats(args.stats_cache, key, c.cached, {{"model", loaded.path}, {"calib", describe(c.spec)}});
-    c.cache_status = "miss, saved " + stats_cache_path(args.stats_cache, key);
-  }
-  c.cache_seconds = seconds_since(start);
+  CachedStats cached = load_or_collect_stats(*loaded.model, loaded.path, c.tokens, c.spec, args.stats_cache, args.batch_size);
+  c.cached = std::move(cached.stats);
+  c.cache_status = cached.status;
+  c.cache_seconds = cached.seconds;
   return c;
 }
 
-nlohmann::json calibration_json(const Calibration& calib) {
-  return {{"protocol", describe(calib.spec)}, {"corpus", calib.spec.corpus}, {"sampling", calib.spec.sampling},
-          {"n_samples", calib.spec.n_samples}, {"seq_len", calib.spec.seq_len}, {"seed", calib.spec.seed}};
-}
+nlohmann::json calibration_json(const Calibration& calib) { return calibration_record(calib.spec); }
 
 }  // namespace lmshrink::cli

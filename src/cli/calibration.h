@@ -1,5 +1,5 @@
 // Calibration flags and data shared by the commands that need calibration statistics (compress, profile): the
-// corpus and its sampling (calib/sampling.h), and the one-shot statistics cache (calib/stats_cache.h).
+// corpus and its sampling (calib/sampling.h), and the one-shot statistics cache (calib/stats_cache_policy.h).
 #pragma once
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>

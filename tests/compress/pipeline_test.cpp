@@ -118,6 +118,14 @@ TEST(PipelineTest, TargetsSelectProjectionsAndBadOptionsAreErrors) {
   for (double ratio : {0.0, 1.0, -0.2, 0.999}) {  // 0.999 leaves rank 0 for 64 x 64
     EXPECT_THROW(lmshrink::check_compress_options(*model, options("svd", ratio)), lmshrink::Error) << ratio;
   }
+  try {  // library errors name the option field; the CLI maps it back to its flag
+    lmshrink::check_compress_options(*model, options("svd", 1.5));
+    FAIL() << "expected an error";
+  } catch (const lmshrink::Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("ratio: ", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("--"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(lmshrink::method_name(lmshrink::parse_method("svd-llm")), "svd-llm");
   EXPECT_THROW(lmshrink::parse_method("svd-xl"), lmshrink::Error);
   EXPECT_THROW(lmshrink::parse_mode("both"), lmshrink::Error);
   auto o = options("svd", 0.3);

@@ -1,6 +1,8 @@
 // Greedy non-overlapping window selection and lowest-influence layers (see block_selection.h).
 #include "lmshrink/prune/block_selection.h"
 
+#include <sstream>
+
 #include <algorithm>
 #include <numeric>
 
@@ -84,6 +86,32 @@ std::vector<BlockRange> merge_touching_ranges(const std::vector<BlockRange>& ran
     }
   }
   return merged;
+}
+
+std::vector<BlockRange> parse_block_ranges(const std::string& text) {
+  std::vector<BlockRange> ranges;
+  std::stringstream items(text);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    BlockRange range;
+    size_t dash = item.find('-');
+    try {
+      size_t used = 0;
+      range.first = std::stoll(item, &used);
+      LMSHRINK_CHECK(used == (dash == std::string::npos ? item.size() : dash), "");
+      range.last = range.first;
+      if (dash != std::string::npos) {
+        std::string last = item.substr(dash + 1);
+        range.last = std::stoll(last, &used);
+        LMSHRINK_CHECK(used == last.size(), "");
+      }
+    } catch (const std::exception&) {
+      fail("prune.ranges: expected comma-separated blocks or FIRST-LAST ranges (0-based), got '", text, "'");
+    }
+    ranges.push_back(range);
+  }
+  LMSHRINK_CHECK(!ranges.empty(), "prune.ranges: no range given");
+  return ranges;
 }
 
 }  // namespace lmshrink

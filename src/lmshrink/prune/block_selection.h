@@ -21,6 +21,8 @@ struct BlockRange {
 };
 
 std::string describe(const BlockRange& range);  // "2-3" or "4"
+// "2-3,5" -> {2, 3}, {5, 5}: 0-based inclusive ranges (field prune.ranges); throws lmshrink::Error on other text.
+std::vector<BlockRange> parse_block_ranges(const std::string& text);
 
 // distances: d_l for l = 0 .. N-1-blocks. Returns the ranges sorted by first block. Throws an Error
 // when num_ranges windows of `blocks` cannot be placed without overlapping (naming the fields prune.num_ranges and prune.blocks).

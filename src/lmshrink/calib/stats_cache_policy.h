@@ -1,0 +1,32 @@
+// The statistics-cache policy of the commands that calibrate (compress, profile): one-shot statistics are looked up
+// under cache_key(model identity, calibration spec) in a cache folder (stats_cache.h), and collected and saved there
+// on a miss. The model identity is its canonical path with the size and mtime of every weight file, so editing a
+// model invalidates its entries.
+#pragma once
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lmshrink/calib/gram.h"
+#include "lmshrink/calib/sampling.h"
+#include "lmshrink/model/transformer.h"
+
+namespace lmshrink {
+
+// Identity of the model files: canonical path, and "|file:size:mtime" of the file or of each .safetensors file.
+std::string model_identity(const std::string& path);
+
+struct CachedStats {
+  std::vector<BlockStats> stats;  // one-shot statistics of every block
+  std::string status;             // "hit <path>" or "miss, saved <path>"
+  double seconds = 0.0;           // load, or collection and save
+};
+
+// The cached one-shot statistics of (model_path, spec) in cache_dir, or, on a miss, collect_all_one_shot over
+// tokens [n, seq] (batch_size sequences per block forward), saved there before returning.
+CachedStats load_or_collect_stats(const Transformer& model, const std::string& model_path, const at::Tensor& tokens,
+                                  const CalibSpec& spec, const std::string& cache_dir, int64_t batch_size);
+
+}  // namespace lmshrink
