@@ -31,19 +31,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The block's member for a projection name (const or mutable, following the block).
-template <class Block>
-auto& projection_member(Block& block, const std::string& projection) {
-  if (projection == "q_proj") return block.q_proj;
-  if (projection == "k_proj") return block.k_proj;
-  if (projection == "v_proj") return block.v_proj;
-  if (projection == "o_proj") return block.o_proj;
-  if (projection == "gate_proj") return block.gate_proj;
-  if (projection == "up_proj") return block.up_proj;
-  if (projection == "down_proj") return block.down_proj;
-  fail("unknown projection ", projection);
-}
-
 // The size each targeted matrix gets, decided for the whole model before any work.
 struct LayerPlan {
   int64_t rank = 0;   // low-rank methods
@@ -259,31 +246,6 @@ ProfileSettings profile_settings(const CompressOptions& options) {
   settings.importance_exponent = options.importance_exponent;
   settings.oversparsify = options.oversparsify;
   return settings;
-}
-
-LinearInput projection_input(const std::string& projection) {
-  if (projection == "q_proj" || projection == "k_proj" || projection == "v_proj") return LinearInput::kQkv;
-  if (projection == "o_proj") return LinearInput::kO;
-  if (projection == "gate_proj" || projection == "up_proj") return LinearInput::kGateUp;
-  return LinearInput::kDown;
-}
-
-std::string projection_layer_name(int64_t layer, const std::string& projection) {
-  bool attention = projection_input(projection) == LinearInput::kQkv || projection == "o_proj";
-  return str_cat("model.layers.", layer, attention ? ".self_attn." : ".mlp.", projection);
-}
-
-const Linear& projection_layer(const Transformer& model, int64_t layer, const std::string& projection) {
-  return *projection_member(model.blocks().at(layer), projection);
-}
-
-std::unique_ptr<Linear>& projection_slot(TransformerBlock& block, const std::string& projection) {
-  return projection_member(block, projection);
-}
-
-const std::vector<std::string>& all_projections() {
-  static const std::vector<std::string> names{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
-  return names;
 }
 
 std::vector<std::string> parse_targets(const std::string& list) {
