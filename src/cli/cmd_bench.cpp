@@ -21,7 +21,6 @@ namespace {
 struct BenchArgs {
   std::string model, format = "dense", weights = "fp32", kernels = "fast", json;
   double ratio = 0.0;
-  int threads = 0;
   int64_t bandwidth_mib = 512;
   bool portable = false, no_fuse = false;
   int64_t spin_us = 200;
@@ -92,7 +91,6 @@ void print_summary(const nlohmann::json& j) {
 }
 
 void run_bench(const BenchArgs& args) {
-  if (args.threads > 0) torch::set_num_threads(args.threads);
   if (args.portable) force_portable_kernels(true);  // else as LMSHRINK_KERNELS says
   LMSHRINK_CHECK(args.spin_us >= 0, "--spin-us must be >= 0, got ", args.spin_us);
   set_kernel_spin_microseconds(args.spin_us);
@@ -131,8 +129,6 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--prompt-tokens", args->throughput.prompt_tokens, "prompt length P")->check(CLI::PositiveNumber);
   cmd->add_option("--gen-tokens", args->throughput.gen_tokens, "tokens decoded one at a time, G")->check(CLI::PositiveNumber);
   cmd->add_option("--repeats", args->throughput.repeats, "timed runs (medians are reported)")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", args->threads, "CPU threads (default: the global --threads, else all cores)")
-      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--weights", args->weights, "weight storage of the kernels: fp32 or bf16")->default_val("fp32");
   cmd->add_option("--kernels", args->kernels, "fast (lmshrink's kernels) or reference (the libtorch layers)")
       ->default_val("fast");

@@ -7,7 +7,11 @@
 #include <map>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/commands.h"
+#include "cli/flag_names.h"
+#include "cli/progress_display.h"
 #include "lmshrink/runtime/cpu_report.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
@@ -23,8 +27,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return "lmshrink 0.1.0\n" + lmshrink::describe(lmshrink::cpu_report()); });
   bool quiet = false;
   int threads = 0;
-  app.add_flag("-q,--quiet", quiet, "No progress bars on stderr");
-  app.add_option("--threads", threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_flag("-q,--quiet", quiet, "No progress on stderr");
+  app.add_option("--threads", threads, "CPU threads (default: all cores; more than the cores are clamped)")
+      ->check(CLI::NonNegativeNumber);
+  app.fallthrough();  // the global flags are accepted after the subcommand too: `lmshrink eval M --quiet`
   std::map<CLI::App*, lmshrink::cli::Command> commands;
   for (auto add : {lmshrink::cli::add_generate, lmshrink::cli::add_eval, lmshrink::cli::add_inspect,
                    lmshrink::cli::add_tokenize, lmshrink::cli::add_convert,
@@ -46,13 +52,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lmshrink: error: %s (see lmshrink --help)\n", first_line(e.what()).c_str());
     return 2;
   }
-  lmshrink::set_progress_quiet(quiet);
-  // libtorch defaults to one thread on some machines here; use every core unless told otherwise.
-  torch::set_num_threads(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
+  if (!quiet) lmshrink::set_progress_callback(lmshrink::cli::progress_display(stderr, ::isatty(::fileno(stderr)) != 0));
+  // libtorch defaults to one thread on some machines here; use every core unless told otherwise, and never more
+  // threads than cores (each would only wait for another, and 100,000 of them cannot even be started).
+  int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads > cores) {
+    std::fprintf(stderr, "lmshrink: warning: --threads %d is more than the %d cores; using %d\n", threads, cores, cores);
+    threads = cores;
+  }
+  torch::set_num_threads(threads > 0 ? threads : cores);
   try {
     for (CLI::App* sub : app.get_subcommands()) commands.at(sub)();
   } catch (const lmshrink::Error& e) {
-    std::fprintf(stderr, "lmshrink: error: %s\n", first_line(e.what()).c_str());
+    std::string message = lmshrink::cli::with_flag_names(app, first_line(e.what()));
+    std::fprintf(stderr, "lmshrink: error: %s\n", message.c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lmshrink: internal error: %s\n", first_line(e.what()).c_str());

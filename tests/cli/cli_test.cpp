@@ -2,6 +2,9 @@
 // file or flag, and exit code 2; the good paths print and write their JSON records.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -147,6 +150,67 @@ TEST(CliTest, VersionNamesTheCpuCodePaths) {
   }
   CommandResult portable = run_lmshrink("--version", "version_portable", "LMSHRINK_KERNELS=portable");
   EXPECT_NE(portable.stdout_text.find("runtime kernels: portable"), std::string::npos) << portable.stdout_text;
+}
+
+}  // namespace
+
+namespace {
+
+struct TimedRun {
+  int exit_code = -1;
+  std::string out, err;
+  double seconds = 0.0;
+};
+
+// Runs `lmshrink <args>` exactly as given (no --quiet added), stderr to a file as in a CI log.
+TimedRun run_exactly(const std::string& args, const std::string& tag) {
+  std::filesystem::path dir = lmshrink::testing::temp_dir("cli_exact_" + tag);
+  std::string command = std::string(LMSHRINK_BINARY) + " " + args + " > " + (dir / "out").string() + " 2> " +
+                        (dir / "err").string();
+  auto start = std::chrono::steady_clock::now();
+  int status = std::system(command.c_str());
+  TimedRun run;
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = lmshrink::testing::slurp(dir / "out");
+  run.err = lmshrink::testing::slurp(dir / "err");
+  return run;
+}
+
+std::string stories_eval_args() {
+  return "eval " + quote(lmshrink::testing::stories_bin()) + " --tokenizer " + quote(lmshrink::testing::stories_tok()) +
+         " --ppl " + quote(eval_text());
+}
+
+TEST(CliTest, GlobalFlagsWorkBeforeAndAfterTheSubcommand) {
+  TimedRun before = run_exactly("--quiet --threads 1 " + stories_eval_args(), "flags_before");
+  TimedRun after = run_exactly(stories_eval_args() + " --quiet --threads 1", "flags_after");
+  EXPECT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(before.out, after.out);
+  EXPECT_EQ(before.err, "");
+  EXPECT_EQ(after.err, "");
+}
+
+TEST(CliTest, ThreadsAboveTheCoreCountAreClampedWithAWarning) {
+  TimedRun run = run_exactly(stories_eval_args() + " --quiet --threads 100000", "threads_clamp");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("warning: --threads 100000 is more than the"), std::string::npos) << run.err;
+}
+
+// Progress written to a file (not a terminal) comes as plain lines, at most one a second, with no carriage returns.
+TEST(CliTest, ProgressToAFileIsAtMostOneLineASecond) {
+  // ~80 KB of TinyStories: a few seconds of perplexity, long enough to show progress.
+  std::string stories = lmshrink::testing::slurp(shared_path("data/tinystories/tinystories-valid-eval.txt"));
+  std::string text = write_file("progress_lines", "text.txt", stories.substr(0, 80000));
+  TimedRun run = run_exactly("--threads 1 eval " + quote(lmshrink::testing::stories_bin()) + " --tokenizer " +
+                                 quote(lmshrink::testing::stories_tok()) + " --ppl " + quote(text) + " --seq-len 64",
+                             "progress_lines");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  int64_t lines = std::count(run.err.begin(), run.err.end(), '\n');
+  EXPECT_EQ(run.err.find('\r'), std::string::npos);
+  EXPECT_GE(lines, 1) << "the run took " << run.seconds << " s and showed no progress";
+  EXPECT_LE(lines, static_cast<int64_t>(run.seconds) + 1) << run.err;
 }
 
 }  // namespace

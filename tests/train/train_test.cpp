@@ -76,6 +76,7 @@ TEST(MasaTrainTest, SavedModelReloadsToTheSamePerplexity) {
     auto dir = lmshrink::testing::temp_dir("train_roundtrip_" + variant);
     lmshrink::write_hf_model(*t.model, dir.string(), {{"method", "train"}});
     auto loaded = lmshrink::load_hf_model(dir.string());
+    // Bitwise: the loaded layers hold the same bytes, shapes and strides (row_major, linear.h), so the same kernels.
     EXPECT_EQ(lmshrink::mean_next_token_loss(*loaded, valid, 4), in_memory) << variant;
     EXPECT_EQ(lmshrink::attention_params(*loaded), lmshrink::attention_params(*t.model)) << variant;
   }
@@ -92,7 +93,7 @@ TEST(MasaTrainTest, TrainingIsDeterministicForASeed) {
   auto [losses_a, params_a] = run(5);
   auto [losses_b, params_b] = run(5);
   auto [losses_c, params_c] = run(6);
-  EXPECT_EQ(losses_a, losses_b);
+  EXPECT_EQ(losses_a, losses_b);  // bitwise: the same run twice, same kernels, inputs and order
   EXPECT_NE(losses_a, losses_c);
   for (size_t i = 0; i < params_a.size(); ++i) EXPECT_TRUE(torch::equal(params_a[i].second, params_b[i].second)) << params_a[i].first;
 }

@@ -6,6 +6,7 @@
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/safetensors.h"
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/parse_int.h"
 
 namespace lmshrink {
 
@@ -22,15 +23,7 @@ int64_t parse_count(const std::map<std::string, std::string>& metadata, const st
                     const std::string& path) {
   auto it = metadata.find(name);
   LMSHRINK_CHECK(it != metadata.end(), path, ": metadata entry ", name, " is missing");
-  try {
-    size_t used = 0;
-    int64_t value = std::stoll(it->second, &used);
-    LMSHRINK_CHECK(used == it->second.size() && value >= 0, path, ": metadata ", name, " = '", it->second,
-                   "' is not a non-negative integer");
-    return value;
-  } catch (const std::logic_error&) {
-    fail(path, ": metadata ", name, " = '", it->second, "' is not a non-negative integer");
-  }
+  return parse_int(it->second, str_cat(path, ": metadata ", name), 0);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // a byte budget, the whitened output error and the per-layer record every method fills.
 #include "lmshrink/compress/compress_result.h"
 
-#include "lmshrink/compress/projection_names.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/util/error.h"
 

@@ -36,26 +36,6 @@ double heal_learning_rate(const HealOptions& options, int64_t step, int64_t step
   return options.lr * (0.1 + 0.9 * 0.5 * (1.0 + std::cos(M_PI * progress)));
 }
 
-at::Tensor next_token_loss(const Transformer& model, const at::Tensor& batch) {
-  at::Tensor hidden = model.embed(batch);
-  for (int64_t layer = 0; layer < model.config().num_layers; ++layer) hidden = model.block_forward(layer, hidden, 0, nullptr);
-  at::Tensor logits = model.head(hidden);  // [b, seq, vocab]
-  int64_t vocab = logits.size(-1);
-  at::Tensor predicted = logits.narrow(1, 0, batch.size(1) - 1).reshape({-1, vocab});
-  at::Tensor targets = batch.narrow(1, 1, batch.size(1) - 1).reshape({-1});
-  return torch::nn::functional::cross_entropy(predicted, targets);
-}
-
-double mean_next_token_loss(const Transformer& model, const at::Tensor& windows, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
-  double sum = 0.0;
-  for (int64_t start = 0; start < windows.size(0); start += batch_size) {
-    int64_t count = std::min(batch_size, windows.size(0) - start);
-    sum += next_token_loss(model, windows.narrow(0, start, count)).item<double>() * static_cast<double>(count);
-  }
-  return sum / static_cast<double>(windows.size(0));
-}
-
 HealResult heal_model(Transformer& model, const at::Tensor& windows, int64_t steps, const HealOptions& options,
                       const std::function<void(int64_t, double)>& on_step) {
   LMSHRINK_CHECK(windows.dim() == 2 && windows.size(0) >= 1 && windows.size(1) >= 2, "heal: need training windows [n, seq >= 2]");

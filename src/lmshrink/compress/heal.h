@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "lmshrink/model/next_token_loss.h"  // the loss healing minimises
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
@@ -41,12 +42,5 @@ double heal_learning_rate(const HealOptions& options, int64_t step, int64_t step
 // permutation (cycled). on_step(step, loss) reports progress. The model's factors change in place.
 HealResult heal_model(Transformer& model, const at::Tensor& windows, int64_t steps, const HealOptions& options,
                       const std::function<void(int64_t, double)>& on_step = nullptr);
-
-// Next-token cross-entropy of a batch [b, seq], with gradients when enabled (no KV cache, full causal forward); also
-// the training loss of `lmshrink train` (train/trainer.h).
-at::Tensor next_token_loss(const Transformer& model, const at::Tensor& batch);
-
-// Mean next-token cross-entropy of the windows (no gradients), for before/after checks.
-double mean_next_token_loss(const Transformer& model, const at::Tensor& windows, int64_t batch_size);
 
 }  // namespace lmshrink

@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "lmshrink/calib/streaming.h"
-#include "lmshrink/compress/projection_names.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/compress/svd_llm.h"
 #include "lmshrink/model/shared_atoms.h"
 #include "lmshrink/util/error.h"

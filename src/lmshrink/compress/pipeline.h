@@ -21,7 +21,7 @@
 #include "lmshrink/compress/compress_options.h"
 #include "lmshrink/compress/compress_result.h"
 #include "lmshrink/compress/masa.h"
-#include "lmshrink/compress/projection_names.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/model/transformer.h"
 

@@ -8,7 +8,7 @@
 
 #include "lmshrink/calib/streaming.h"
 #include "lmshrink/compress/dict_group.h"
-#include "lmshrink/compress/projection_names.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/compress/rank.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"

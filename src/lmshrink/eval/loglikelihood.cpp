@@ -81,7 +81,7 @@ std::vector<Row> distinct_rows(const std::vector<LoglikRequest>& requests, int64
 
 std::vector<LoglikResult> score_loglikelihood(const LogProbModel& model, const std::vector<LoglikRequest>& requests,
                                               int64_t batch_size, const std::string& progress_label) {
-  LMSHRINK_CHECK(batch_size > 0, "--batch-size must be positive, got ", batch_size);
+  LMSHRINK_CHECK(batch_size > 0, "batch_size must be positive, got ", batch_size);
   for (size_t i = 0; i < requests.size(); ++i) check_request(requests[i], i);
   std::vector<Row> rows = distinct_rows(requests, model.max_length());
   std::vector<LoglikResult> results(requests.size());

@@ -13,7 +13,7 @@ namespace lmshrink {
 PplProtocol parse_ppl_protocol(const std::string& name) {
   if (name == "gptq") return PplProtocol::kGptq;
   if (name == "llamacpp") return PplProtocol::kLlamaCpp;
-  fail("--protocol: unknown perplexity protocol '", name, "' (expected gptq or llamacpp)");
+  fail("protocol: unknown perplexity protocol '", name, "' (expected gptq or llamacpp)");
 }
 
 std::string ppl_protocol_name(PplProtocol protocol) {
@@ -24,10 +24,10 @@ PerplexityResult perplexity(const Transformer& model, const std::vector<int32_t>
                             int64_t seq_len, int64_t batch_size) {
   const ModelConfig& config = model.config();
   int64_t total = static_cast<int64_t>(tokens.size());
-  LMSHRINK_CHECK(seq_len >= 2, "--seq-len: expected at least 2, got ", seq_len);
-  LMSHRINK_CHECK(seq_len <= config.max_position_embeddings, "--seq-len: ", seq_len, " exceeds the model context of ",
+  LMSHRINK_CHECK(seq_len >= 2, "seq_len: expected at least 2, got ", seq_len);
+  LMSHRINK_CHECK(seq_len <= config.max_position_embeddings, "seq_len: ", seq_len, " exceeds the model context of ",
                  config.max_position_embeddings);
-  LMSHRINK_CHECK(batch_size >= 1, "--batch-size: expected at least 1, got ", batch_size);
+  LMSHRINK_CHECK(batch_size >= 1, "batch_size: expected at least 1, got ", batch_size);
   bool llamacpp = protocol == PplProtocol::kLlamaCpp;
   LMSHRINK_CHECK(total >= (llamacpp ? 2 * seq_len : seq_len), "perplexity: the text has ", total,
                  " tokens; the ", ppl_protocol_name(protocol), " protocol at --seq-len ", seq_len, " needs at least ",

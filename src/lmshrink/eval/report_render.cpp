@@ -141,7 +141,7 @@ std::string markdown_table(const std::vector<std::vector<std::string>>& rows) {
     out += "\n";
     if (r == 0) {
       out += "|";
-      for (size_t c = 0; c < rows[0].size(); ++c) out += "---|";
+      for (size_t c = 0; c < rows[0].size(); ++c) out += std::string(3, '-') + "|";  // the Markdown header rule
       out += "\n";
     }
   }

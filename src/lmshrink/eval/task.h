@@ -35,6 +35,11 @@ struct TaskData {
   std::vector<TaskItem> items;
 };
 
+// A task's description before its items are read: name, kind, the file(s) read, the headline metric ("acc" or
+// "acc_norm"), how the prompt is built, and whether acc_norm is meaningful.
+TaskData describe_task(std::string name, TaskKind kind, std::string source, std::string headline, std::string prompt,
+                       bool has_acc_norm);
+
 // The task names load_task knows, in the order they are listed and evaluated.
 const std::vector<std::string>& known_tasks();
 

@@ -37,10 +37,8 @@ std::string read_bzip2(const std::string& path) {
 }  // namespace
 
 TaskData read_hellaswag(const std::string& path) {
-  TaskData task{"hellaswag", TaskKind::kChoice};
-  task.source = path;
-  task.headline = "acc_norm";
-  task.prompt = "lm-eval hellaswag on llama.cpp's preprocessed text: {activity_label}: {ctx} -> ' ' + ending";
+  TaskData task = describe_task("hellaswag", TaskKind::kChoice, path, "acc_norm",
+      "lm-eval hellaswag on llama.cpp's preprocessed text: {activity_label}: {ctx} -> ' ' + ending", true);
   std::istringstream lines(read_bzip2(path));
   std::vector<std::string> block;
   std::string line;

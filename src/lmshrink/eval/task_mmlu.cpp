@@ -71,13 +71,11 @@ TaskData read_mmlu(const std::string& data_dir, int num_fewshot) {
   }
   std::sort(subjects.begin(), subjects.end());
   LMSHRINK_CHECK(!subjects.empty(), test_dir.string(), ": no <subject>_test.csv files");
-  TaskData task{"mmlu", TaskKind::kChoice};
-  task.source = test_dir.string();
-  task.has_acc_norm = false;
-  task.headline = "acc";
+  TaskData task = describe_task("mmlu", TaskKind::kChoice, test_dir.string(), "acc",
+                                "lm-eval mmlu (default): subject description, " + std::to_string(num_fewshot) +
+                                    " dev exemplars (first_n), letters ' A'..' D' scored",
+                                false);
   task.num_fewshot = num_fewshot;
-  task.prompt = "lm-eval mmlu (default): subject description, " + std::to_string(num_fewshot) +
-                " dev exemplars (first_n), letters ' A'..' D' scored";
   for (const std::string& subject : subjects) {
     std::vector<MmluRow> shots;
     if (num_fewshot > 0) {

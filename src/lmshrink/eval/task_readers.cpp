@@ -82,15 +82,24 @@ std::string query_context(const std::string& task, std::string query, const std:
 
 }  // namespace
 
+TaskData describe_task(std::string name, TaskKind kind, std::string source, std::string headline, std::string prompt,
+                       bool has_acc_norm) {
+  TaskData task{std::move(name), kind};
+  task.source = std::move(source);
+  task.headline = std::move(headline);
+  task.prompt = std::move(prompt);
+  task.has_acc_norm = has_acc_norm;
+  return task;
+}
+
 TaskData read_query_choices(const std::string& name, const std::string& path) {
-  TaskData task{name, TaskKind::kChoice};
-  task.source = path;
-  task.has_acc_norm = name != "boolq" && name != "copa";
-  task.headline = (name == "arc_challenge" || name == "openbookqa") ? "acc_norm" : "acc";
-  task.prompt = name == "boolq"  ? "lm-eval boolq: {passage}\\nQuestion: {question}?\\nAnswer: -> ' no'|' yes'"
-                : name == "copa" ? "lm-eval copa: {premise minus period} because|therefore -> ' ' + choice, first letter lower-case"
-                : name == "openbookqa" ? "lm-eval openbookqa: {question_stem} -> ' ' + choice"
-                                       : "lm-eval arc: Question: {question}\\nAnswer: -> ' ' + choice";
+  std::string prompt = name == "boolq"  ? "lm-eval boolq: {passage}\\nQuestion: {question}?\\nAnswer: -> ' no'|' yes'"
+                       : name == "copa" ? "lm-eval copa: {premise minus period} because|therefore -> ' ' + choice, first letter lower-case"
+                       : name == "openbookqa" ? "lm-eval openbookqa: {question_stem} -> ' ' + choice"
+                                              : "lm-eval arc: Question: {question}\\nAnswer: -> ' ' + choice";
+  TaskData task = describe_task(name, TaskKind::kChoice, path,
+                                (name == "arc_challenge" || name == "openbookqa") ? "acc_norm" : "acc", prompt,
+                                name != "boolq" && name != "copa");
   for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
     TaskItem item;
     item.contexts = {query_context(name, field(record, "query", where), where)};
@@ -106,10 +115,8 @@ TaskData read_query_choices(const std::string& name, const std::string& path) {
 
 TaskData read_piqa(const std::string& data_dir) {
   std::string path = data_dir + "/piqa/valid.jsonl", labels_path = data_dir + "/piqa/valid-labels.lst";
-  TaskData task{"piqa", TaskKind::kChoice};
-  task.source = path + " + " + labels_path;
-  task.headline = "acc";
-  task.prompt = "lm-eval piqa: Question: {goal}\\nAnswer: -> ' ' + sol1|sol2";
+  TaskData task = describe_task("piqa", TaskKind::kChoice, path + " + " + labels_path, "acc",
+                                "lm-eval piqa: Question: {goal}\\nAnswer: -> ' ' + sol1|sol2", true);
   for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
     task.items.push_back({{"Question: " + field(record, "goal", where) + "\nAnswer:"},
                           {field(record, "sol1", where), field(record, "sol2", where)}, 0, ""});
@@ -128,11 +135,8 @@ TaskData read_piqa(const std::string& data_dir) {
 }
 
 TaskData read_winogrande(const std::string& path) {
-  TaskData task{"winogrande", TaskKind::kPartial};
-  task.source = path;
-  task.has_acc_norm = false;
-  task.headline = "acc";
-  task.prompt = "lm-eval winogrande partial scoring: log P(' ' + continuation | sentence up to the blank + option)";
+  TaskData task = describe_task("winogrande", TaskKind::kPartial, path, "acc",
+      "lm-eval winogrande partial scoring: log P(' ' + continuation | sentence up to the blank + option)", false);
   for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
     TaskItem item;
     item.contexts = string_list(record, "context_options", where);
@@ -144,11 +148,8 @@ TaskData read_winogrande(const std::string& path) {
 }
 
 TaskData read_lambada(const std::string& path) {
-  TaskData task{"lambada_openai", TaskKind::kGreedy};
-  task.source = path;
-  task.has_acc_norm = false;
-  task.headline = "acc";
-  task.prompt = "lm-eval lambada_openai: {text minus last word} -> ' ' + last word; acc = greedy match, perplexity";
+  TaskData task = describe_task("lambada_openai", TaskKind::kGreedy, path, "acc",
+      "lm-eval lambada_openai: {text minus last word} -> ' ' + last word; acc = greedy match, perplexity", false);
   for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
     std::string continuation = field(record, "continuation", where);
     LMSHRINK_CHECK(!continuation.empty(), where, ": empty continuation");

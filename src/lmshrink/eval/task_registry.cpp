@@ -47,10 +47,10 @@ std::string read_task_file(const std::string& path) {
 }
 
 TaskData load_task(const std::string& name, const std::string& data_dir, int num_fewshot) {
-  LMSHRINK_CHECK(num_fewshot >= 0, "--num-fewshot must be >= 0, got ", num_fewshot);
-  LMSHRINK_CHECK(num_fewshot == 0 || name == "mmlu", "--num-fewshot ", num_fewshot, ": task '", name,
+  LMSHRINK_CHECK(num_fewshot >= 0, "num_fewshot must be >= 0, got ", num_fewshot);
+  LMSHRINK_CHECK(num_fewshot == 0 || name == "mmlu", "num_fewshot: ", num_fewshot, " for task '", name,
                  "' has no few-shot source here (only mmlu has a dev split); use 0");
-  LMSHRINK_CHECK(std::filesystem::is_directory(data_dir), "--data: ", data_dir, " is not a folder");
+  LMSHRINK_CHECK(std::filesystem::is_directory(data_dir), "data: ", data_dir, " is not a folder");
   TaskData task = read_task(name, data_dir, num_fewshot);
   LMSHRINK_CHECK(!task.items.empty(), task.source, ": no records");
   return task;

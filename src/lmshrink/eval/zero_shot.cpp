@@ -77,7 +77,7 @@ TaskResult aggregate_task(const TaskData& task, const std::vector<TaskItem>& ite
 
 TaskResult evaluate_task(const LogProbModel& model, const Tokenizer& tokenizer, const TaskData& task,
                          const ZeroShotSettings& settings) {
-  LMSHRINK_CHECK(settings.limit >= 0, "--limit must be positive, got ", settings.limit);
+  LMSHRINK_CHECK(settings.limit >= 0, "limit must be positive, got ", settings.limit);
   auto start = std::chrono::steady_clock::now();
   size_t count = settings.limit > 0 ? std::min(task.items.size(), static_cast<size_t>(settings.limit)) : task.items.size();
   std::vector<TaskItem> items(task.items.begin(), task.items.begin() + count);

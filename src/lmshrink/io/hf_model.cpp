@@ -7,6 +7,7 @@
 
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/hf_config.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/util/error.h"
 
@@ -114,21 +115,17 @@ class LinearReader {
 
 TransformerBlock load_block(HfWeights& w, LinearReader& r, const ModelConfig& c, int64_t layer) {
   std::string p = layer_prefix(layer);
-  int64_t q_dim = c.num_heads * c.head_dim, kv_dim = c.num_kv_heads * c.head_dim, h = c.hidden_size;
   TransformerBlock b;
-  b.attn_norm = w.get(p + "input_layernorm.weight", {h});
-  b.mlp_norm = w.get(p + "post_attention_layernorm.weight", {h});
-  b.q_proj = r.read(p + "self_attn.q_proj", q_dim, h, c.attention_bias);
-  b.k_proj = r.read(p + "self_attn.k_proj", kv_dim, h, c.attention_bias);
-  b.v_proj = r.read(p + "self_attn.v_proj", kv_dim, h, c.attention_bias);
-  b.o_proj = r.read(p + "self_attn.o_proj", h, q_dim, c.attention_output_bias);
+  b.attn_norm = w.get(p + "input_layernorm.weight", {c.hidden_size});
+  b.mlp_norm = w.get(p + "post_attention_layernorm.weight", {c.hidden_size});
+  for (const ProjectionInfo& info : projection_table()) {
+    auto [out, in] = projection_shape(c, info.name);
+    b.*info.member = r.read(projection_layer_name(layer, info.name), out, in, projection_has_bias(c, info.name));
+  }
   if (c.qk_norm) {
     b.q_norm = w.get(p + "self_attn.q_norm.weight", {c.head_dim});
     b.k_norm = w.get(p + "self_attn.k_norm.weight", {c.head_dim});
   }
-  b.gate_proj = r.read(p + "mlp.gate_proj", c.intermediate_size, h, c.mlp_bias);
-  b.up_proj = r.read(p + "mlp.up_proj", c.intermediate_size, h, c.mlp_bias);
-  b.down_proj = r.read(p + "mlp.down_proj", h, c.intermediate_size, c.mlp_bias);
   return b;
 }
 
@@ -179,17 +176,13 @@ void write_hf_model(const Transformer& model, const std::string& dir, const nloh
     std::string p = layer_prefix(layer);
     tensors.push_back({p + "input_layernorm.weight", b.attn_norm.to(torch::kFloat32)});
     tensors.push_back({p + "post_attention_layernorm.weight", b.mlp_norm.to(torch::kFloat32)});
-    add_linear(tensors, layers, p + "self_attn.q_proj", *b.q_proj);
-    add_linear(tensors, layers, p + "self_attn.k_proj", *b.k_proj);
-    add_linear(tensors, layers, p + "self_attn.v_proj", *b.v_proj);
-    add_linear(tensors, layers, p + "self_attn.o_proj", *b.o_proj);
-    if (c.qk_norm) {
-      tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm.to(torch::kFloat32)});
-      tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm.to(torch::kFloat32)});
+    for (const ProjectionInfo& info : projection_table()) {
+      add_linear(tensors, layers, projection_layer_name(layer, info.name), *(b.*info.member));
+      if (info.name == "o_proj" && c.qk_norm) {  // the norms sit after the attention projections in the file
+        tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm.to(torch::kFloat32)});
+        tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm.to(torch::kFloat32)});
+      }
     }
-    add_linear(tensors, layers, p + "mlp.gate_proj", *b.gate_proj);
-    add_linear(tensors, layers, p + "mlp.up_proj", *b.up_proj);
-    add_linear(tensors, layers, p + "mlp.down_proj", *b.down_proj);
   }
   tensors.push_back({"model.norm.weight", model.final_norm().to(torch::kFloat32)});
   if (!model.lm_head_tied()) add_linear(tensors, layers, "lm_head", model.lm_head());

@@ -43,7 +43,7 @@ c10::Half quantize_group(const float* values, int64_t count, int qmax, int64_t g
 }  // namespace
 
 int quantization_qmax(int bits) {
-  LMSHRINK_CHECK(bits == 8 || bits == 4, "--quantize: unsupported bit width ", bits, " (supported: int8 or int4)");
+  LMSHRINK_CHECK(bits == 8 || bits == 4, "quantize: unsupported bit width ", bits, " (supported: int8 or int4)");
   return bits == 8 ? 127 : 7;
 }
 
@@ -83,7 +83,7 @@ int64_t QuantizedTensor::storage_bytes() const { return packed_bytes(bits, numel
 
 QuantizedTensor quantize_rtn(const at::Tensor& x, int bits, int64_t group_size) {
   int qmax = quantization_qmax(bits);
-  LMSHRINK_CHECK(group_size > 0, "--quantize: group size must be positive, got ", group_size);
+  LMSHRINK_CHECK(group_size > 0, "quantize: group size must be positive, got ", group_size);
   LMSHRINK_CHECK(x.defined() && x.is_floating_point(), "quantize_rtn: expected a floating tensor");
   at::Tensor values = x.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   int64_t count = values.numel();

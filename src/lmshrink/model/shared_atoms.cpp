@@ -8,7 +8,7 @@ namespace lmshrink {
 AtomMix parse_atom_mix(const std::string& name) {
   if (name == "synthesize") return AtomMix::kSynthesize;
   if (name == "runtime") return AtomMix::kRuntime;
-  fail("--masa-mix: expected synthesize or runtime, got '", name, "'");
+  fail("masa_mix: expected synthesize or runtime, got '", name, "'");
 }
 
 std::string atom_mix_name(AtomMix mix) { return mix == AtomMix::kSynthesize ? "synthesize" : "runtime"; }

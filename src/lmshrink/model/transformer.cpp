@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "lmshrink/model/projections.h"
 #include "lmshrink/model/rope.h"
 #include "lmshrink/util/error.h"
 
@@ -121,8 +122,8 @@ at::Tensor Transformer::head(const at::Tensor& hidden) const {
   return lm_head_->forward(rms_norm(hidden, final_norm_, config_.rms_norm_eps)).to(torch::kFloat32);
 }
 
-at::Tensor Transformer::forward(const at::Tensor& tokens, KVCache* cache) const {
-  torch::NoGradGuard no_grad;
+at::Tensor Transformer::forward(const at::Tensor& tokens, KVCache* cache, Grad grad) const {
+  at::AutoGradMode grad_mode(grad == Grad::kKeep && at::GradMode::is_enabled());
   int64_t start_pos = cache ? cache->length : 0;
   int64_t seq = tokens.size(-1);
   LMSHRINK_CHECK(start_pos + seq <= config_.max_position_embeddings, "forward: ", start_pos + seq,
@@ -143,16 +144,9 @@ at::Tensor Transformer::forward(const at::Tensor& tokens, KVCache* cache) const 
 std::vector<NamedLinear> Transformer::named_linears() const {
   std::vector<NamedLinear> result;
   for (size_t layer = 0; layer < blocks_.size(); ++layer) {
-    const TransformerBlock& b = blocks_[layer];
-    std::string attn = "model.layers." + std::to_string(layer) + ".self_attn.";
-    std::string mlp = "model.layers." + std::to_string(layer) + ".mlp.";
-    result.push_back({attn + "q_proj", b.q_proj.get()});
-    result.push_back({attn + "k_proj", b.k_proj.get()});
-    result.push_back({attn + "v_proj", b.v_proj.get()});
-    result.push_back({attn + "o_proj", b.o_proj.get()});
-    result.push_back({mlp + "gate_proj", b.gate_proj.get()});
-    result.push_back({mlp + "up_proj", b.up_proj.get()});
-    result.push_back({mlp + "down_proj", b.down_proj.get()});
+    for (const ProjectionInfo& info : projection_table()) {
+      result.push_back({projection_layer_name(static_cast<int64_t>(layer), info.name), (blocks_[layer].*info.member).get()});
+    }
   }
   result.push_back({"lm_head", lm_head_.get()});
   return result;

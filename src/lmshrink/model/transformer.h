@@ -34,6 +34,8 @@ struct KVCache {
 // The four distinct linear inputs of a block (q/k/v share one, gate/up share one), for calibration.
 enum class LinearInput { kQkv = 0, kO = 1, kGateUp = 2, kDown = 3 };
 
+enum class Grad { kOff, kKeep };
+
 // Sees every linear input of a block as the forward pass computes it: x is [batch, seq, in].
 class BlockObserver {
  public:
@@ -55,8 +57,9 @@ class Transformer {
 
   const ModelConfig& config() const { return config_; }
   // tokens: [batch, seq] int64. Returns logits [batch, seq, vocab] float32. With a cache, the
-  // tokens continue the cached positions and their keys/values are appended.
-  at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr) const;
+  // tokens continue the cached positions and their keys/values are appended. Grad::kOff (inference) runs without
+  // autograd; Grad::kKeep leaves autograd as the caller set it (healing and training take gradients through it).
+  at::Tensor forward(const at::Tensor& tokens, KVCache* cache = nullptr, Grad grad = Grad::kOff) const;
 
   // The stages of forward(), public so calibration can stream block by block.
   at::Tensor embed(const at::Tensor& tokens) const;  // -> hidden [batch, seq, hidden]

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "lmshrink/model/projections.h"
 #include "lmshrink/prune/lstsq_transform.h"
 #include "lmshrink/prune/merge.h"
 #include "lmshrink/prune/range_capture.h"
@@ -21,7 +22,7 @@ DistanceTokens distance_tokens_of(const PruneOptions& options) {
   return parse_distance_tokens(options.distance_tokens);
 }
 
-std::string down_proj_name(int64_t layer) { return str_cat("model.layers.", layer, ".mlp.down_proj"); }
+std::string down_proj_name(int64_t layer) { return projection_layer_name(layer, "down_proj"); }
 
 // ||M T - R||_F / ||R||_F and mean (1 - cos(M T, R)) over all rows, in float64 chunks.
 struct FitError {

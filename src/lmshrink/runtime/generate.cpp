@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/stopwatch.h"
 
 namespace lmshrink {
 
@@ -12,9 +13,6 @@ namespace {
 std::vector<float> last_logits(const at::Tensor& logits) {  // logits [1, seq, vocab]
   at::Tensor row = logits[0][logits.size(1) - 1].contiguous().to(torch::kFloat32);
   return std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
-}
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 }  // namespace
 

@@ -17,8 +17,8 @@ int32_t argmax(const std::vector<float>& values) {
 }
 
 Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_state_(options.seed) {
-  LMSHRINK_CHECK(options.temperature >= 0.0f, "--temperature: expected >= 0, got ", options.temperature);
-  LMSHRINK_CHECK(options.temperature == 0.0f || options.seed != 0, "--seed: must be non-zero (xorshift state)");
+  LMSHRINK_CHECK(options.temperature >= 0.0f, "temperature: expected >= 0, got ", options.temperature);
+  LMSHRINK_CHECK(options.temperature == 0.0f || options.seed != 0, "seed: must be non-zero (xorshift state)");
 }
 
 float Sampler::random_f32() {

@@ -6,6 +6,7 @@
 
 #include "lmshrink/compress/dict_size.h"
 #include "lmshrink/compress/masa.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/compress/rank.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/model/dict_sparse.h"
@@ -56,10 +57,6 @@ std::unique_ptr<Linear> random_layer(const std::string& method, int64_t d1, int6
   return random_dict_sparse(d1, d2, {size->atoms, size->nonzeros}, generator);
 }
 
-bool is_attention(const std::string& projection) {
-  return projection == "q_proj" || projection == "k_proj" || projection == "v_proj" || projection == "o_proj";
-}
-
 // The projection factory of a method: random layers in its format; MASA keeps one bank per attention projection
 // type (made when layer 0 asks) and leaves the MLP dense (null).
 ProjectionFactory format_factory(const std::string& method, double ratio, int64_t num_layers, uint64_t seed) {
@@ -67,13 +64,13 @@ ProjectionFactory format_factory(const std::string& method, double ratio, int64_
   LMSHRINK_CHECK(std::find(methods.begin(), methods.end(), method) != methods.end(), "unknown format method '", method,
                  "' (expected dense, svd, asvd, svd-llm, cospadi, compot, rocket or masa)");
   if (method == "dense") return nullptr;
-  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "--ratio must lie in (0, 1), got ", ratio);
+  LMSHRINK_CHECK(ratio > 0.0 && ratio < 1.0, "ratio must lie in (0, 1), got ", ratio);
   auto generator = std::make_shared<torch::Generator>(at::detail::createCPUGenerator(seed));
   auto banks = std::make_shared<std::map<std::string, std::shared_ptr<AtomBank>>>();
   return [=](int64_t layer, const std::string& projection, int64_t in, int64_t out) -> std::unique_ptr<Linear> {
     std::string what = str_cat("model.layers.", layer, ".", projection);
     if (method != "masa") return random_layer(method, in, out, ratio, what, *generator);
-    if (!is_attention(projection)) return nullptr;
+    if (!projection_info(projection).is_attention()) return nullptr;
     std::shared_ptr<AtomBank>& bank = (*banks)[projection];
     if (!bank) {
       int64_t atoms = masa_atoms_for_ratio(out, in, num_layers, ratio, 0, what);
@@ -84,11 +81,6 @@ ProjectionFactory format_factory(const std::string& method, double ratio, int64_
     }
     return std::make_unique<SharedAtomsLinear>(bank, layer, AtomMix::kSynthesize);
   };
-}
-
-std::vector<std::pair<std::string, std::unique_ptr<Linear>*>> block_slots(TransformerBlock& b) {
-  return {{"q_proj", &b.q_proj},       {"k_proj", &b.k_proj},   {"v_proj", &b.v_proj},      {"o_proj", &b.o_proj},
-          {"gate_proj", &b.gate_proj}, {"up_proj", &b.up_proj}, {"down_proj", &b.down_proj}};
 }
 
 // Every projection as a kernel layer, packed as soon as it is built: `inner`'s layer, or a random dense one.
@@ -114,9 +106,10 @@ void apply_synthetic_format(Transformer& model, const std::string& method, doubl
   ProjectionFactory factory = format_factory(method, ratio, model.config().num_layers, seed);
   if (!factory) return;
   for (size_t layer = 0; layer < model.mutable_blocks().size(); ++layer) {
-    for (auto& [projection, slot] : block_slots(model.mutable_blocks()[layer])) {
-      if (auto built = factory(static_cast<int64_t>(layer), projection, (*slot)->in_features(), (*slot)->out_features())) {
-        *slot = std::move(built);
+    for (const ProjectionInfo& info : projection_table()) {
+      std::unique_ptr<Linear>& slot = model.mutable_blocks()[layer].*info.member;
+      if (auto built = factory(static_cast<int64_t>(layer), info.name, slot->in_features(), slot->out_features())) {
+        slot = std::move(built);
       }
     }
   }

@@ -9,7 +9,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "lmshrink/compress/heal.h"
+#include "lmshrink/compress/heal.h"  // heal_learning_rate: the same warm-up + cosine schedule
+#include "lmshrink/model/next_token_loss.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -74,7 +75,7 @@ void save_checkpoint(const std::string& path, const TrainableModel& trainable, t
 }
 
 int64_t load_checkpoint(const std::string& path, TrainableModel& trainable, torch::optim::AdamW& adamw) {
-  LMSHRINK_CHECK(std::filesystem::exists(path), "--resume: no checkpoint at ", path);
+  LMSHRINK_CHECK(std::filesystem::exists(path), "resume: no checkpoint at ", path);
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
