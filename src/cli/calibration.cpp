@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "lmshrink/util/stopwatch.h"
 #include "lmshrink/calib/corpus.h"
 #include "lmshrink/calib/stats_cache_policy.h"
 #include "lmshrink/eval/run_record.h"
@@ -14,7 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
 

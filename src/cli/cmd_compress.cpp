@@ -9,6 +9,7 @@
 #include "cli/calibration.h"
 #include "cli/commands.h"
 #include "cli/compress_flags.h"
+#include "lmshrink/util/stopwatch.h"
 #include "lmshrink/compress/pipeline.h"
 #include "lmshrink/eval/run_record.h"
 #include "lmshrink/io/atomic_file.h"
@@ -24,7 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void check_device(const std::string& device) {
   LMSHRINK_CHECK(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: expected cpu or cuda[:k], got ", device);

@@ -67,7 +67,7 @@ void run_heal(const HealArgs& args) {
   int64_t steps = (windows.size(0) + args.heal.batch_size - 1) / args.heal.batch_size;
 
   double ppl_before = ppl_text.empty() ? -1.0 : ppl_of(*loaded.model, *tokenizer, ppl_text, ppl_seq_len);
-  Progress progress("heal", steps, progress_quiet());
+  Progress progress("heal", steps);
   HealResult result = heal_model(*loaded.model, windows, steps, args.heal, [&](int64_t, double loss) {
     char note[32];
     std::snprintf(note, sizeof(note), "loss %.4f", loss);

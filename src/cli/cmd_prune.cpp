@@ -8,6 +8,7 @@
 
 #include "cli/calibration.h"
 #include "cli/commands.h"
+#include "lmshrink/util/stopwatch.h"
 #include "lmshrink/eval/run_record.h"
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/hf_model.h"
@@ -42,7 +43,6 @@ struct PruneArgs {
   CLI::Option* blocks_flag = nullptr;
 };
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void print_fits(const PruneResult& result, const nlohmann::json& record, const std::string& calibration) {
   for (const RangeFit& f : result.fits) {

@@ -78,7 +78,7 @@ void run_train(TrainArgs args) {
                  config.seq_len, " tokens, fewer than one batch of ", config.batch_size);
   AtomicDirectory out(args.out, args.force);
   TrainableModel trainable = build_trainable_model(config, tokenizer->vocab_size());
-  Progress progress("train " + config.attention, config.steps, progress_quiet());
+  Progress progress("train " + config.attention, config.steps);
   TrainResult result = train_model(trainable, config, windows, valid, args.checkpoint, args.resume, [&](const TrainStep& s) {
     char note[64];
     std::snprintf(note, sizeof(note), "loss %.4f, %.0f tok/s", s.loss, s.tokens_per_second);

@@ -68,7 +68,7 @@ BlockStats BlockStreamer::run(int64_t layer, bool observe, bool keep_outputs, Bl
   int64_t n = hidden_.size(0);
   int64_t batches = (n + batch_size_ - 1) / batch_size_;
   const char* what = observe ? (keep_outputs ? "calib+advance" : "calib") : "advance";
-  Progress progress(str_cat(what, " block ", layer), batches, progress_quiet());
+  Progress progress(str_cat(what, " block ", layer), batches);
   for (int64_t s0 = 0; s0 < n; s0 += batch_size_) {
     int64_t count = std::min(batch_size_, n - s0);
     at::Tensor in = hidden_.narrow(0, s0, count);  // [count, seq, hidden]

@@ -87,7 +87,7 @@ DictFit fit_ksvd(const at::Tensor& whitened_n_m, const KsvdOptions& options) {
   DictFit fit;
   fit.dictionary = ksvd_initial_dictionary(w, k, options.seed);
   at::Tensor residual;
-  Progress progress(str_cat("k-svd ", n, "x", w.size(1), " k=", k, " s=", s), options.iterations, progress_quiet());
+  Progress progress(str_cat("k-svd ", n, "x", w.size(1), " k=", k, " s=", s), options.iterations);
   for (int64_t iteration = 0; iteration < options.iterations; ++iteration) {
     SparseCode code = batched_omp(fit.dictionary, w, s, options.omp_batch);
     at::Tensor fresh_residual = w - torch::matmul(fit.dictionary, dense_code(code, k));

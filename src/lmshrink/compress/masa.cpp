@@ -1,4 +1,5 @@
 // MASA post-hoc: Matrix PCA over layers, logit-lens grouping, whitened low-rank residuals (see masa.h).
+#include "lmshrink/util/stopwatch.h"
 #include "lmshrink/compress/masa.h"
 
 #include <algorithm>
@@ -200,7 +201,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // One pass over the calibration data: the one-shot Grams (unless cached) and each block's output mean (for grouping).
 void masa_calibration(const Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
@@ -296,7 +296,7 @@ void compress_masa(Transformer& model, const at::Tensor& calib_tokens, const Com
   std::vector<std::pair<int64_t, int64_t>> groups = masa_groups(result.masa_drift, num_layers, options.masa.groups);
   result.calibration_seconds += seconds_since(start);
   start = Clock::now();
-  Progress progress("masa", static_cast<int64_t>(options.targets.size() * groups.size()), progress_quiet());
+  Progress progress("masa", static_cast<int64_t>(options.targets.size() * groups.size()));
   torch::NoGradGuard no_grad;
   for (const std::string& projection : options.targets) {
     int64_t rank_spec = masa_residual_rank(model, projection, options.masa.residual_rank);

@@ -1,5 +1,6 @@
 // Width-compression driver: the plan (every matrix's size, decided before any work) and the block loop that
 // calibrates each block and hands its matrices to the method's layer builder (see pipeline.h).
+#include "lmshrink/util/stopwatch.h"
 #include "lmshrink/compress/pipeline.h"
 
 #include <algorithm>
@@ -23,7 +24,6 @@ namespace lmshrink {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // The size each targeted matrix gets, decided for the whole model before any work.
 struct LayerPlan {
@@ -89,7 +89,7 @@ void compress_window(Transformer& model, int64_t first, const std::vector<const 
   int64_t count = static_cast<int64_t>(stats.size());
   std::string label = count == 1 ? str_cat(method_name(options.method), " block ", first)
                                  : str_cat(method_name(options.method), " blocks ", first, "-", first + count - 1);
-  Progress progress(label, static_cast<int64_t>(options.targets.size()) * count, progress_quiet());
+  Progress progress(label, static_cast<int64_t>(options.targets.size()) * count);
   for (const std::string& projection : options.targets) {
     std::vector<std::unique_ptr<Linear>*> slots;
     std::vector<std::string> names;

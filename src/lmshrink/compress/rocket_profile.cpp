@@ -126,7 +126,7 @@ std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Ten
   std::optional<BlockStreamer> streamer;
   if (!cached_stats) streamer.emplace(model, calib_tokens, batch_size);
   std::vector<MatrixProfile> profile;
-  Progress progress("rocket profile", num_layers * static_cast<int64_t>(targets.size()), progress_quiet());
+  Progress progress("rocket profile", num_layers * static_cast<int64_t>(targets.size()));
   for (int64_t layer = 0; layer < num_layers; ++layer) {
     BlockStats streamed;
     if (!cached_stats) streamed = layer + 1 < num_layers ? streamer->collect_and_advance(layer) : streamer->collect(layer);

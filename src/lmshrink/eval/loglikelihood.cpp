@@ -85,7 +85,7 @@ std::vector<LoglikResult> score_loglikelihood(const LogProbModel& model, const s
   for (size_t i = 0; i < requests.size(); ++i) check_request(requests[i], i);
   std::vector<Row> rows = distinct_rows(requests, model.max_length());
   std::vector<LoglikResult> results(requests.size());
-  Progress progress(progress_label, static_cast<int64_t>(requests.size()), progress_quiet());
+  Progress progress(progress_label, static_cast<int64_t>(requests.size()));
   for (size_t start = 0; start < rows.size(); start += batch_size) {
     size_t end = std::min(rows.size(), start + static_cast<size_t>(batch_size));
     std::vector<const Row*> batch;

@@ -40,7 +40,7 @@ PerplexityResult perplexity(const Transformer& model, const std::vector<int32_t>
   int64_t scored = 0;
   at::Tensor all_ids = torch::tensor(std::vector<int64_t>(tokens.begin(), tokens.begin() + windows * seq_len))
                            .view({windows, seq_len});
-  Progress progress("perplexity", windows, false);
+  Progress progress("perplexity", windows);
   torch::NoGradGuard no_grad;
   for (int64_t w0 = 0; w0 < windows; w0 += batch_size) {
     int64_t count = std::min(batch_size, windows - w0);

@@ -51,7 +51,7 @@ CosineFit fit_cosine_transform(const at::Tensor& m, const at::Tensor& r, const C
   torch::optim::Adam adam({t}, torch::optim::AdamOptions(options.lr));
   torch::Generator generator = at::detail::createCPUGenerator(options.seed);
   int64_t batches = (tokens + options.batch_tokens - 1) / options.batch_tokens;
-  Progress progress("cosine transform", options.epochs * batches, progress_quiet());
+  Progress progress("cosine transform", options.epochs * batches);
   for (int64_t epoch = 0; epoch < options.epochs; ++epoch) {
     at::Tensor order = torch::randperm(tokens, generator, torch::TensorOptions().dtype(torch::kInt64));
     order = order.to(m32.device());

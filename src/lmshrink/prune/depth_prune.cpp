@@ -1,4 +1,5 @@
 // Depth-pruning driver: selection, per-range ReplaceMe fit and merge, block deletion (see depth_prune.h).
+#include "lmshrink/util/stopwatch.h"
 #include "lmshrink/prune/depth_prune.h"
 
 #include <chrono>
@@ -15,7 +16,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 DistanceTokens distance_tokens_of(const PruneOptions& options) {
   if (options.distance_tokens.empty()) return options.method == "shortgpt" ? DistanceTokens::kAll : DistanceTokens::kLast;
