@@ -2,10 +2,12 @@
 #include "lmshrink/train/train_model.h"
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "lmshrink/model/inspect.h"
 #include "lmshrink/model/low_rank.h"
+#include "lmshrink/model/projections.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -135,7 +137,7 @@ struct Builder {
     auto bank = std::make_shared<AtomBank>();
     // Atoms scaled so that a layer's W = Σ_s c_s D_s starts near std_dev with c ~ O(1): std_dev / √S.
     bank->atoms = normal("masa." + projection + ".atoms", {atoms, out, in}, std_dev / std::sqrt(static_cast<double>(atoms)));
-    bank->owner = "model.layers.0.self_attn." + projection;
+    bank->owner = projection_layer_name(0, projection);
     CoefficientMlp mlp;
     std::string p = "masa." + projection + ".mlp.";
     mlp.embedding = normal(p + "embedding", {layers, config.coef_embedding}, 1.0);
@@ -154,17 +156,17 @@ struct Builder {
     return bank;
   }
 
-  std::unique_ptr<Linear> projection(const std::string& layer_prefix, const std::string& name, int64_t out, int64_t in,
-                                     double std_dev, const std::shared_ptr<AtomBank>& bank, int64_t layer) {
+  std::unique_ptr<Linear> projection(const std::string& name, int64_t out, int64_t in, double std_dev,
+                                     const std::shared_ptr<AtomBank>& bank, int64_t layer) {
     if (bank) return std::make_unique<SharedAtomsLinear>(bank, layer, AtomMix::kRuntime);
     if (config.attention == "lowrank") {
       int64_t r = config.lowrank_rank;  // A B has entries of std √r σ_a σ_b: give each factor std (std_dev/√r)^½
       double factor_std = std::sqrt(std_dev / std::sqrt(static_cast<double>(r)));
-      at::Tensor a = normal(layer_prefix + name + ".a", {in, r}, factor_std);
-      at::Tensor b = normal(layer_prefix + name + ".b", {r, out}, factor_std);
+      at::Tensor a = normal(name + ".a", {in, r}, factor_std);
+      at::Tensor b = normal(name + ".b", {r, out}, factor_std);
       return std::make_unique<LowRankLinear>(a, b);
     }
-    return std::make_unique<DenseLinear>(normal(layer_prefix + name + ".weight", {out, in}, std_dev));
+    return std::make_unique<DenseLinear>(normal(name + ".weight", {out, in}, std_dev));
   }
 };
 
@@ -194,15 +196,14 @@ TrainableModel build_trainable_model(const TrainConfig& c, int64_t vocab_size) {
   TrainableModel trainable;
   Builder b{c, at::detail::createCPUGenerator(c.seed), trainable};
   const double std_dev = c.init_std, out_std = c.init_std / std::sqrt(2.0 * c.num_layers);
-  int64_t q_dim = m.num_heads * m.head_dim, kv_dim = m.num_kv_heads * m.head_dim, h = m.hidden_size;
+  int64_t h = m.hidden_size;
   at::Tensor embed = b.normal("model.embed_tokens.weight", {vocab_size, h}, std_dev);
   bool masa = c.attention.rfind("masa", 0) == 0, masa_o = c.attention == "masa-qkvo";
-  std::shared_ptr<AtomBank> q_bank, k_bank, v_bank, o_bank;
-  if (masa) {
-    q_bank = b.bank("q_proj", q_dim, h, std_dev);
-    k_bank = b.bank("k_proj", kv_dim, h, std_dev);
-    v_bank = b.bank("v_proj", kv_dim, h, std_dev);
-    if (masa_o) o_bank = b.bank("o_proj", h, q_dim, out_std);
+  std::map<std::string, std::shared_ptr<AtomBank>> banks;  // MASA: one bank per shared attention projection
+  for (const ProjectionInfo& info : projection_table()) {
+    if (!masa || !info.is_attention() || (info.name == "o_proj" && !masa_o)) continue;
+    auto [out, in] = projection_shape(m, info.name);
+    banks[info.name] = b.bank(info.name, out, in, info.input == LinearInput::kO ? out_std : std_dev);
   }
   std::vector<TransformerBlock> blocks(c.num_layers);
   for (int64_t l = 0; l < c.num_layers; ++l) {
@@ -210,13 +211,16 @@ TrainableModel build_trainable_model(const TrainConfig& c, int64_t vocab_size) {
     TransformerBlock& block = blocks[l];
     block.attn_norm = b.param(p + "input_layernorm.weight", torch::ones({h}));
     block.mlp_norm = b.param(p + "post_attention_layernorm.weight", torch::ones({h}));
-    block.q_proj = b.projection(p, "self_attn.q_proj", q_dim, h, std_dev, q_bank, l);
-    block.k_proj = b.projection(p, "self_attn.k_proj", kv_dim, h, std_dev, k_bank, l);
-    block.v_proj = b.projection(p, "self_attn.v_proj", kv_dim, h, std_dev, v_bank, l);
-    block.o_proj = b.projection(p, "self_attn.o_proj", h, q_dim, out_std, o_bank, l);
-    block.gate_proj = std::make_unique<DenseLinear>(b.normal(p + "mlp.gate_proj.weight", {c.intermediate_size, h}, std_dev));
-    block.up_proj = std::make_unique<DenseLinear>(b.normal(p + "mlp.up_proj.weight", {c.intermediate_size, h}, std_dev));
-    block.down_proj = std::make_unique<DenseLinear>(b.normal(p + "mlp.down_proj.weight", {h, c.intermediate_size}, out_std));
+    for (const ProjectionInfo& info : projection_table()) {  // q, k, v, o, gate, up, down: the order of the draws
+      auto [out, in] = projection_shape(m, info.name);
+      bool residual_out = info.input == LinearInput::kO || info.input == LinearInput::kDown;
+      double sd = residual_out ? out_std : std_dev;  // projections into the residual stream start smaller
+      std::string name = projection_layer_name(l, info.name);
+      auto bank = banks.find(info.name);
+      block.*info.member = info.is_attention()
+                               ? b.projection(name, out, in, sd, bank == banks.end() ? nullptr : bank->second, l)
+                               : std::make_unique<DenseLinear>(b.normal(name + ".weight", {out, in}, sd));
+    }
   }
   at::Tensor final_norm = b.param("model.norm.weight", torch::ones({h}));
   trainable.model = std::make_unique<Transformer>(m, embed, std::move(blocks), final_norm, nullptr);
