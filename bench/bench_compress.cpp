@@ -33,7 +33,8 @@ double peak_rss_mib() {
 }
 
 void report(const char* label, lmshrink::Transformer& model, const at::Tensor& tokens) {
-  lmshrink::CompressOptions options{"svd-llm", 0.3, lmshrink::all_projections(), "one-shot", 0.5, 8};
+  lmshrink::CompressOptions options{lmshrink::parse_method("svd-llm"), 0.3, lmshrink::all_projections(),
+                                    lmshrink::Mode::kOneShot, 8};
   lmshrink::CompressResult result = lmshrink::compress_model(model, tokens, options);
   auto dir = std::filesystem::temp_directory_path() / "lmshrink_bench_compress";
   std::filesystem::remove_all(dir);

@@ -64,7 +64,8 @@ void method_times() {
   double svd_llm = 0.0;
   for (const char* method : {"svd-llm", "compot", "cospadi"}) {
     auto fresh = lmshrink::load_llama2c(std::string(LMSHRINK_SHARED_DIR) + "/models/stories260K/stories260K.bin");
-    lmshrink::CompressOptions options{method, 0.3, lmshrink::all_projections(), "one-shot", 0.5, 8};
+    lmshrink::CompressOptions options{lmshrink::parse_method(method), 0.3, lmshrink::all_projections(),
+                                      lmshrink::Mode::kOneShot, 8};
     lmshrink::CompressResult result = lmshrink::compress_model(*fresh, tokens, options, &stats);
     if (std::string(method) == "svd-llm") svd_llm = result.decomposition_seconds;
     std::printf("stories260K ratio 0.3 %-8s decomposition %.3f s (%.1fx svd-llm)\n", method, result.decomposition_seconds,

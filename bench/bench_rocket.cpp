@@ -47,9 +47,9 @@ void bench_knapsack() {
 }
 
 void bench_model(const char* label, lmshrink::Transformer& model, const at::Tensor& tokens, const lmshrink::ProfileGrid& grid) {
-  lmshrink::CompressOptions options{"rocket", 0.3, lmshrink::all_projections(), "one-shot", 0.5, 8};
-  options.alloc = "mckp";
-  options.grid = grid;
+  lmshrink::CompressOptions options{lmshrink::Method::kRocket, 0.3, lmshrink::all_projections(), lmshrink::Mode::kOneShot, 8};
+  options.rocket.alloc = lmshrink::Alloc::kMckp;
+  options.rocket.grid = grid;
   Clock::time_point start = Clock::now();
   std::vector<lmshrink::BlockStats> stats = lmshrink::collect_all_one_shot(model, tokens, 8);
   double calibration = since(start);
@@ -59,7 +59,7 @@ void bench_model(const char* label, lmshrink::Transformer& model, const at::Tens
   auto profile = lmshrink::profile_model(model, tokens, options.targets, settings, 8, &stats);
   double profiling = since(start);
   start = Clock::now();
-  lmshrink::RocketAllocation allocation = lmshrink::allocate_rocket(profile, 0.3, {"mckp", true, true, 50000});
+  lmshrink::RocketAllocation allocation = lmshrink::allocate_rocket(profile, 0.3, {lmshrink::Alloc::kMckp, true, true, 50000});
   double allocating = since(start);
   lmshrink::CompressResult result = lmshrink::compress_model(model, tokens, options, &stats, &profile);
   size_t candidates = profile.size() * grid.rates.size() * grid.ks.size();
