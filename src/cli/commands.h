@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmshrink/eval/run_record.h"  // now_iso8601
+
 namespace lmshrink::cli {
 
 using Command = std::function<void()>;
@@ -31,7 +33,6 @@ Command add_bench(CLI::App& app);
 void write_json_file(const std::string& path, const nlohmann::json& record);
 // Reads a whole file; throws when it is missing or (when non_empty) empty.
 std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty = true);
-std::string now_iso8601();
 
 // Library errors name option fields ("ratio", "masa.groups"); each command maps them back to its flags. FieldFlags:
 // (field, flag) pairs. with_flag_names replaces every whole field name in a message by its flag.

@@ -26,12 +26,6 @@ std::string read_text_file(const std::string& path, const std::string& flag, boo
   return text;
 }
 
-std::string now_iso8601() {
-  std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
 
 namespace {
 

@@ -23,13 +23,6 @@ std::string format_text(const char* pattern, ...) {
   return buffer;
 }
 
-std::string now_iso8601() {
-  std::time_t now = std::time(nullptr);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return text;
-}
-
 nlohmann::json layer_records(const CompressResult& result) {
   nlohmann::json layers = nlohmann::json::array();
   for (const CompressedLayer& l : result.layers) {
@@ -153,6 +146,13 @@ nlohmann::json size_json(const ModelSummary& before, const ModelSummary& after) 
 }
 
 }  // namespace
+
+std::string now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  return text;
+}
 
 std::string removed_blocks_text(const PruneResult& result) {
   std::string text;

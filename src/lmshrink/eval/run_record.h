@@ -31,6 +31,7 @@ struct RunContext {
 };
 
 // {"protocol", "corpus", "sampling", "n_samples", "seq_len", "seed"} of a calibration sample.
+std::string now_iso8601();  // the "date" of every record: UTC, e.g. 2026-12-06T14:44:10Z
 nlohmann::json calibration_record(const CalibSpec& spec);
 
 // The "compression" section of the saved config.json: method, ratio, mode, targets, calibration, source and the
