@@ -16,6 +16,7 @@
 #include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/model/inspect.h"
+#include "lmshrink/runtime/throughput.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -60,6 +61,7 @@ void run_compress(const CompressArgs& args) {
   Clock::time_point total_start = Clock::now();
   check_device(args.device);
   CompressOptions options = compress_options(args);
+  CheckpointFormat format = checkpoint_format(args.checkpoint);
   LoadedModel loaded = load_model(args.model);
   apply_budget(args, *loaded.model, options);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
@@ -74,24 +76,36 @@ void run_compress(const CompressArgs& args) {
   if (calibrate) calib = prepare_calibration(args.calib, loaded, *tokenizer, options.mode == Mode::kOneShot);
   std::vector<MatrixProfile> saved_profile = read_profile(args.profile, *loaded.model, options);
   run.before = summarize_model(*loaded.model);
+  // Each block is written as soon as it is final and then dropped: one block in memory (compress_model's on_block_done).
+  HfModelWriter writer(*loaded.model, out.staging_path(), format);
+  double write_seconds = 0.0;
+  auto write_block = [&](int64_t layer) {
+    Clock::time_point start = Clock::now();
+    writer.write_block(layer);
+    release_block(loaded.model->mutable_blocks()[layer], writer.block_linear_bytes(layer));
+    write_seconds += seconds_since(start);
+  };
   CompressResult result = compress_model(*loaded.model, calib.tokens, options, calib.cached.empty() ? nullptr : &calib.cached,
-                                         saved_profile.empty() ? nullptr : &saved_profile);
+                                         saved_profile.empty() ? nullptr : &saved_profile, write_block);
   run.after = summarize_model(*loaded.model);
 
   Clock::time_point save_start = Clock::now();
   if (calibrate) run.calibration = calibration_record(calib.spec);
-  write_hf_model(*loaded.model, out.staging_path(), compression_info(options, result, run, args.profile));
+  run.dtype = checkpoint_dtype_name(writer.dtype());
+  run.output_file_bytes = writer.finish(compression_info(options, result, run, args.profile));
+  run.input_file_bytes = checkpoint_file_bytes(loaded.path);
   if (options.method == Method::kRocket) {
     write_json_file((fs::path(out.staging_path()) / "rocket_profile.json").string(),
                     profile_to_json(result.profile, profile_settings(options)));
   }
   copy_tokenizer_files(tokenizer_file, out.staging_path());
-  run.save_seconds = seconds_since(save_start);  // the run record itself is not timed
+  run.save_seconds = seconds_since(save_start) + write_seconds;  // the run record itself is not timed
   run.calibration_tokens = calib.tokens.defined() ? calib.tokens.numel() : 0;
   run.stats_cache = calib.cache_status;
   run.sample_seconds = calib.sample_seconds;
   run.cache_seconds = calib.cache_seconds;
   run.total_seconds = seconds_since(total_start);
+  run.peak_rss_bytes = peak_rss_bytes();
   nlohmann::json record = compress_record(options, result, run, args.profile);
   write_json_file((fs::path(out.staging_path()) / "lmshrink_run.json").string(), record);
   out.commit();

@@ -13,6 +13,7 @@ namespace {
 
 struct ConvertArgs {
   std::string model, tokenizer, out;
+  CheckpointArgs checkpoint;
   bool force = false;
 };
 
@@ -23,9 +24,11 @@ void run_convert(const ConvertArgs& args) {
   std::string tokenizer = find_tokenizer_path(args.tokenizer, loaded);
   LMSHRINK_CHECK(std::filesystem::path(tokenizer).extension() == ".bin", tokenizer,
                  ": convert needs the llama2.c tokenizer.bin of the checkpoint, not a tokenizer.json");
-  int64_t merges = convert_llama2c_to_hf(loaded.path, tokenizer, args.out, args.force);
-  std::printf("wrote %s: config.json, model.safetensors (float32), tokenizer.json (%lld merges), tokenizer_config.json\n",
-              args.out.c_str(), static_cast<long long>(merges));
+  CheckpointFormat format = checkpoint_format(args.checkpoint);
+  int64_t merges = convert_llama2c_to_hf(loaded.path, tokenizer, args.out, args.force, format);
+  std::printf("wrote %s: config.json, safetensors (%s), tokenizer.json (%lld merges), tokenizer_config.json\n",
+              args.out.c_str(), checkpoint_dtype_name(written_dtype(*loaded.model, format)).c_str(),
+              static_cast<long long>(merges));
 }
 
 }  // namespace
@@ -36,6 +39,7 @@ Command add_convert(CLI::App& app) {
   cmd->add_option("model", args->model, "llama2.c .bin file or a directory holding one")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "llama2.c tokenizer.bin (default: beside the model)");
   cmd->add_option("-o,--out", args->out, "output directory (written atomically; must not exist)")->required();
+  add_checkpoint_flags(*cmd, args->checkpoint);
   cmd->add_flag("--force", args->force, "replace the output directory if it exists");
   return [args] { run_convert(*args); };
 }

@@ -28,6 +28,7 @@ struct HealArgs {
   std::string model, tokenizer, out, corpus, ppl_file, json;
   int64_t tokens = 0, seq_len = 0, ppl_seq_len = 0;
   bool force = false;
+  CheckpointArgs checkpoint;
   HealOptions heal;
 };
 
@@ -84,7 +85,7 @@ void run_heal(const HealArgs& args) {
                             {"seed", args.heal.seed}, {"trainable_values", trainable}, {"source", loaded.path}};
   nlohmann::json info = source_compression(loaded);
   info["healing"] = healing;
-  write_hf_model(*loaded.model, out.staging_path(), info);
+  write_hf_model(*loaded.model, out.staging_path(), info, checkpoint_format(args.checkpoint));
   copy_tokenizer_files(tokenizer_file, out.staging_path());
   nlohmann::json record = {{"command", "heal"}, {"date", now_iso8601()}, {"model", loaded.path}, {"output", args.out},
                            {"healing", healing}, {"losses", result.losses},
@@ -122,6 +123,7 @@ Command add_heal(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--json", a->json, "also write the run record here");
+  add_checkpoint_flags(*cmd, a->checkpoint);
   cmd->add_flag("--force", a->force, "replace the output directory if it exists");
   return [a] { run_heal(*a); };
 }

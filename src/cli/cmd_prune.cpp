@@ -38,6 +38,7 @@ struct PruneArgs {
   std::string model, tokenizer, out, json, ranges;
   bool force = false;
   CalibArgs calib;
+  CheckpointArgs checkpoint;
   PruneOptions options;
   CLI::Option* objective_flag = nullptr;  // to refuse --objective with uidl/shortgpt
   CLI::Option* blocks_flag = nullptr;
@@ -88,7 +89,7 @@ void run_prune(PruneArgs& args) {
 
   Clock::time_point start = Clock::now();
   nlohmann::json info = {{"depth_pruning", {{"method", options.method}, {"removed", removed_blocks_text(result)}}}};
-  write_hf_model(*result.model, out.staging_path(), info);  // "compression" appears only for compressed layers
+  write_hf_model(*result.model, out.staging_path(), info, checkpoint_format(args.checkpoint));  // "compression" appears only for compressed layers
   copy_tokenizer_files(tokenizer_file, out.staging_path());
   run.calibration = calibration_record(calib.spec);
   run.calibration_tokens = calib.tokens.numel();
@@ -129,6 +130,7 @@ Command add_prune(CLI::App& app) {
   add_calibration_flags(*cmd, a->calib);
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--json", a->json, "also write the run record here");
+  add_checkpoint_flags(*cmd, a->checkpoint);
   cmd->add_flag("--force", a->force, "replace the output directory if it exists");
   return [a] { run_with_flag_names([a] { run_prune(*a); }, kPruneFlags); };
 }

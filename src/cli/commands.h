@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/eval/run_record.h"  // now_iso8601
+#include "lmshrink/io/hf_model.h"        // CheckpointFormat
 
 namespace lmshrink::cli {
 
@@ -28,6 +29,17 @@ Command add_prune(CLI::App& app);
 Command add_report(CLI::App& app);
 Command add_train(CLI::App& app);
 Command add_bench(CLI::App& app);
+Command add_synthesize(CLI::App& app);
+
+// --dtype and --shard-size of every command that writes a checkpoint (io/hf_model.h CheckpointFormat).
+struct CheckpointArgs {
+  std::string dtype;                 // empty: the input's
+  std::string shard_size = "5GB";
+};
+void add_checkpoint_flags(CLI::App& cmd, CheckpointArgs& args);
+CheckpointFormat checkpoint_format(const CheckpointArgs& args);
+// Bytes of the checkpoint files of a model path: a llama2.c file, or the *.safetensors of a folder.
+int64_t checkpoint_file_bytes(const std::string& path);
 
 // Writes a JSON record atomically (temp file in the same folder, then rename).
 void write_json_file(const std::string& path, const nlohmann::json& record);

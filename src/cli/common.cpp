@@ -12,6 +12,32 @@
 
 namespace lmshrink::cli {
 
+void add_checkpoint_flags(CLI::App& cmd, CheckpointArgs& args) {
+  cmd.add_option("--dtype", args.dtype, "float dtype of the written weights and factors: bf16, f16 or f32 (default: the "
+                                        "input's)");
+  cmd.add_option("--shard-size", args.shard_size, "largest safetensors shard, e.g. 5GB (default), 500MB, 2GiB");
+}
+
+CheckpointFormat checkpoint_format(const CheckpointArgs& args) {
+  CheckpointFormat format;
+  if (!args.dtype.empty()) format.dtype = parse_checkpoint_dtype(args.dtype, "--dtype");
+  format.shard_bytes = parse_byte_size(args.shard_size, "--shard-size");
+  return format;
+}
+
+int64_t checkpoint_file_bytes(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(path)) return fs::is_regular_file(path) ? static_cast<int64_t>(fs::file_size(path)) : 0;
+  int64_t bytes = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
+    std::string name = entry.path().filename().string();
+    bool weights = entry.path().extension() == ".safetensors" || (name.size() > 4 && name.substr(name.size() - 4) == ".bin" &&
+                                                                   name.rfind("tok", 0) != 0);
+    if (entry.is_regular_file() && weights) bytes += static_cast<int64_t>(entry.file_size());
+  }
+  return bytes;
+}
+
 void write_json_file(const std::string& path, const nlohmann::json& record) {
   write_text_atomic(path, record.dump(2) + "\n");
 }

@@ -102,6 +102,7 @@ void add_compress_flags(CLI::App& cmd, CompressArgs& args) {
   cmd.add_option("--tokenizer", args.tokenizer, "tokenizer file (default: beside the model)");
   cmd.add_option("--device", args.device, "cpu (default); cuda is not implemented yet");
   cmd.add_option("--json", args.json, "also write the run record here");
+  add_checkpoint_flags(cmd, args.checkpoint);
   cmd.add_flag("--force", args.force, "replace the output directory if it exists");
 }
 

@@ -22,6 +22,7 @@ struct CompressArgs {
   double budget_bytes = 0.0;
   bool force = false, no_error_cap = false;
   CalibArgs calib;
+  CheckpointArgs checkpoint;
   CompressOptions options;  // the numeric fields, set by their flags directly
 };
 

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
                    lmshrink::cli::add_tokenize, lmshrink::cli::add_convert,
                    lmshrink::cli::add_compress, lmshrink::cli::add_export,
                    lmshrink::cli::add_profile, lmshrink::cli::add_heal, lmshrink::cli::add_prune,
-                   lmshrink::cli::add_report, lmshrink::cli::add_train, lmshrink::cli::add_bench}) {
+                   lmshrink::cli::add_report, lmshrink::cli::add_train, lmshrink::cli::add_bench,
+                   lmshrink::cli::add_synthesize}) {
     lmshrink::cli::Command run = add(app);
     commands[app.get_subcommands({}).back()] = run;  // add() appended its subcommand
   }

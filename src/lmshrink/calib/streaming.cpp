@@ -1,6 +1,7 @@
 // Block-by-block calibration streaming over held hidden states (see streaming.h).
 #include "lmshrink/calib/streaming.h"
 
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 
@@ -77,6 +78,7 @@ BlockStats BlockStreamer::run(int64_t layer, bool observe, bool keep_outputs, Bl
     progress.advance();
   }
   progress.finish();
+  release_mapped_pages();  // the block's weights leave memory until they are read again (io/mapped_pages.h)
   if (keep_outputs) ++next_layer_;
   return stats;
 }

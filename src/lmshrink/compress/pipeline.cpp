@@ -16,6 +16,7 @@
 #include "lmshrink/compress/rank.h"
 #include "lmshrink/compress/rocket.h"
 #include "lmshrink/compress/rocket_alloc.h"
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 
@@ -64,6 +65,7 @@ Plan dynamic_plan(const Transformer& model, const CompressOptions& options) {
     for (const std::string& projection : options.targets) {
       matrices.push_back(alloc_matrix(projection_layer_name(l, projection), projection_layer(model, l, projection).dense()));
     }
+    release_mapped_pages();  // only the spectra are kept
   }
   const DictionaryOptions& d = options.dictionary;
   std::vector<double> ratios = pooled_spectrum_ratios(matrices, options.ratio, {d.alloc_min_ratio, d.alloc_max_ratio});
@@ -138,7 +140,8 @@ void check_compress_options(const Transformer& model, const CompressOptions& opt
 }
 
 CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
-                              const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* rocket_profile) {
+                              const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* rocket_profile,
+                              const BlockDone& on_block_done) {
   check_compress_options(model, options);
   int64_t num_layers = model.config().num_layers;
   LMSHRINK_CHECK(!cached_stats || static_cast<int64_t>(cached_stats->size()) == num_layers,
@@ -147,6 +150,11 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
   CompressResult result;
   if (options.method == Method::kMasa) {  // all layers of a group at once, not block by block
     compress_masa(model, calib_tokens, options, cached_stats, result);
+    release_mapped_pages();  // the groups' weights were read at once; the blocks are written one by one below
+    for (int64_t layer = 0; on_block_done && layer < num_layers; ++layer) {
+      on_block_done(layer);
+      release_mapped_pages();
+    }
     return result;
   }
   // Every plan is made before calibration (rocket's after its profile), so a budget the guards cannot meet fails here.
@@ -178,7 +186,8 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
     pending.push_back(stats);
     if (static_cast<int64_t>(pending.size()) < window && !last) continue;
     start = Clock::now();
-    compress_window(model, layer + 1 - static_cast<int64_t>(pending.size()), pending, options, plan, result);
+    int64_t first = layer + 1 - static_cast<int64_t>(pending.size());
+    compress_window(model, first, pending, options, plan, result);
     result.decomposition_seconds += seconds_since(start);
     pending.clear();
     streamed.clear();
@@ -187,6 +196,8 @@ CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens
       streamer->advance(layer);  // with block l's compressed weights
       result.calibration_seconds += seconds_since(start);
     }
+    for (int64_t done = first; on_block_done && done <= layer; ++done) on_block_done(done);
+    release_mapped_pages();
   }
   return result;
 }

@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,14 @@ void check_compress_options(const Transformer& model, const CompressOptions& opt
 // one-shot statistics of every block (e.g. loaded from the stats cache), or null to stream them. rocket_profile: a
 // saved profile (profile_from_json) for rocket; when null, rocket profiles first (one more calibration pass unless
 // cached_stats), over the grid for mckp and over the target rate alone for uniform.
+// on_block_done(l) is called, in block order, as soon as block l holds its final layers and nothing will read it
+// again (after its window is compressed; in sequential mode after its outputs fed the next block): a streaming caller
+// writes the block and may replace its layers by ReleasedLinear (linear.h). Masa calls it for every block at the end.
+// The pages of memory-mapped weights are released after each block (io/mapped_pages.h), so peak memory is one block.
+using BlockDone = std::function<void(int64_t layer)>;
 CompressResult compress_model(Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
                               const std::vector<BlockStats>* cached_stats = nullptr,
-                              const std::vector<MatrixProfile>* rocket_profile = nullptr);
+                              const std::vector<MatrixProfile>* rocket_profile = nullptr,
+                              const BlockDone& on_block_done = nullptr);
 
 }  // namespace lmshrink

@@ -193,7 +193,10 @@ nlohmann::json compress_record(const CompressOptions& options, const CompressRes
           {"dictionary", info.value("dictionary", nlohmann::json())}, {"rocket", info.value("rocket", nlohmann::json())},
           {"masa", info.value("masa", nlohmann::json())},
           {"whole_model", size_json(run.before, run.after)},
-          {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", "float32"},
+          {"calibration", calibration}, {"layers", layer_records(result)}, {"dtype", run.dtype},
+          {"files", {{"input_bytes", run.input_file_bytes}, {"output_bytes", run.output_file_bytes}}},
+          {"memory", {{"peak_rss_bytes", run.peak_rss_bytes}, {"weights", "memory-mapped in the file dtype, one block "
+                       "materialised at a time"}, {"hidden_states", "float32 in memory, [n_samples, seq_len, hidden]"}}},
           {"synthetic_model", run.synthetic_model},
           {"seconds", {{"load", run.load_seconds}, {"sample", run.sample_seconds},
                        {"calibration", result.calibration_seconds + run.cache_seconds}, {"profile", result.profile_seconds},
@@ -206,12 +209,18 @@ std::string compress_summary(const nlohmann::json& record) {
   const auto& linears = record["compressed_linears"];
   const auto& whole = record["whole_model"];
   text += format_text("%s %s: %zu linears, params %lld -> %lld (ratio %.4f requested, %.4f achieved); whole model %lld -> %lld "
-              "params (%.4f), %lld -> %lld bytes (float32)\n",
+              "params (%.4f), %lld -> %lld bytes (%s)\n",
               record["method"].get<std::string>().c_str(), record["mode"].get<std::string>().c_str(),
               record["layers"].size(), linears["params_before"].get<long long>(), linears["params_after"].get<long long>(),
               record["ratio_requested"].get<double>(), linears["ratio"].get<double>(),
               whole["params_before"].get<long long>(), whole["params_after"].get<long long>(), whole["ratio"].get<double>(),
-              whole["bytes_before"].get<long long>(), whole["bytes_after"].get<long long>());
+              whole["bytes_before"].get<long long>(), whole["bytes_after"].get<long long>(),
+              record["dtype"].get<std::string>().c_str());
+  if (record["files"]["output_bytes"].get<long long>() > 0) {
+    text += format_text("files: %lld -> %lld bytes on disk; peak memory %.0f MB\n", record["files"]["input_bytes"].get<long long>(),
+                        record["files"]["output_bytes"].get<long long>(),
+                        static_cast<double>(record["memory"]["peak_rss_bytes"].get<long long>()) / 1e6);
+  }
   const auto& words = record["accounting"];
   text += format_text("accounting (16-bit words, %s selected): effective %.0f (ratio %.4f), full with index %.0f (ratio %.4f)\n",
               words["selected"].get<std::string>().c_str(), words["words_effective"].get<double>(),

@@ -27,6 +27,9 @@ struct RunContext {
   nlohmann::json calibration;          // calibration_record(spec), or null without calibration
   int64_t calibration_tokens = 0;      // tokens of the calibration sample
   std::string stats_cache = "off";     // CachedStats::status, or "off"
+  std::string dtype = "float32";       // the float dtype written
+  int64_t input_file_bytes = 0, output_file_bytes = 0;  // checkpoint files on disk (0: not measured)
+  int64_t peak_rss_bytes = 0;          // the process's peak resident memory at the end of the run
   double load_seconds = 0.0, sample_seconds = 0.0, cache_seconds = 0.0, save_seconds = 0.0, total_seconds = 0.0;
 };
 

@@ -64,7 +64,7 @@ ModelConfig parse_hf_config(const nlohmann::json& j, const std::string& origin) 
   LMSHRINK_CHECK(arch == "LlamaForCausalLM" || arch == "MistralForCausalLM" || arch == "Qwen2ForCausalLM" ||
                      arch == "Qwen3ForCausalLM",
                  origin, ": unsupported architecture ", arch, " (supported: ", kSupported, ")");
-  c.source_format = "hf";
+  c.source_format = j.value("lmshrink_synthetic", false) == true ? "synthetic" : "hf";  // lmshrink synthesize's mark
   c.hidden_size = required_int(j, "hidden_size", origin);
   c.intermediate_size = required_int(j, "intermediate_size", origin);
   c.num_layers = required_int(j, "num_hidden_layers", origin);
@@ -132,6 +132,7 @@ nlohmann::json hf_config_json(const ModelConfig& c) {
     j["rope_scaling"] = s;
   }
   if (c.sliding_window > 0) j["sliding_window"] = c.sliding_window;
+  if (c.source_format == "synthetic") j["lmshrink_synthetic"] = true;  // seeded random weights, not a trained model
   return j;
 }
 

@@ -60,6 +60,11 @@ at::Tensor HfWeights::get(const std::string& name, const std::vector<int64_t>& e
   LMSHRINK_CHECK(t.sizes().vec() == expected_shape, it->second->path(), ": ", name, ": expected shape ",
                  shape_text(expected_shape), ", got ", shape_text(t.sizes()));
   used_.insert(name);
+  if (dtype == kStoredFloat) {
+    LMSHRINK_CHECK(at::isFloatingType(t.scalar_type()), it->second->path(), ": ", name, ": expected a floating dtype (F32, F16, "
+                   "BF16 or F64), got ", c10::toString(t.scalar_type()));
+    return t;
+  }
   if (dtype != torch::kFloat32 || !at::isFloatingType(t.scalar_type())) {
     LMSHRINK_CHECK(t.scalar_type() == dtype, it->second->path(), ": ", name, ": expected dtype ", c10::toString(dtype),
                    ", got ", c10::toString(t.scalar_type()));
@@ -137,7 +142,7 @@ std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
   ModelConfig c = parse_hf_config(config_json, config_path);
   HfWeights w(dir);
   LinearReader reader(w, compression_layers(config_json, config_path));
-  at::Tensor embed = w.get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size});
+  at::Tensor embed = w.get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, kStoredFloat);
   std::vector<TransformerBlock> blocks;
   for (int64_t layer = 0; layer < c.num_layers; ++layer) blocks.push_back(load_block(w, reader, c, layer));
   at::Tensor final_norm = w.get("model.norm.weight", {c.hidden_size});
@@ -154,49 +159,90 @@ std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
   return std::make_unique<Transformer>(c, embed, std::move(blocks), final_norm, std::move(lm_head));
 }
 
-namespace {
-
-void add_linear(std::vector<std::pair<std::string, at::Tensor>>& out, nlohmann::json& layers, const std::string& name,
-                const Linear& linear) {
-  StoredLinear stored = store_linear(name, linear);
-  for (auto& tensor : stored.tensors) out.push_back(std::move(tensor));
-  if (!stored.entry.is_null()) layers[name] = stored.entry;
+at::ScalarType parse_checkpoint_dtype(const std::string& text, const std::string& what) {
+  if (text == "bf16" || text == "bfloat16") return torch::kBFloat16;
+  if (text == "f16" || text == "float16" || text == "fp16") return torch::kFloat16;
+  if (text == "f32" || text == "float32" || text == "fp32") return torch::kFloat32;
+  fail(what, ": expected bf16, f16 or f32, got '", text, "'");
 }
 
-}  // namespace
+at::ScalarType written_dtype(const Transformer& model, const CheckpointFormat& format) {
+  if (format.dtype != kStoredFloat) return format.dtype;
+  at::ScalarType stored = model.embed_tokens().scalar_type();
+  return stored == torch::kBFloat16 || stored == torch::kFloat16 ? stored : torch::kFloat32;
+}
 
-void write_hf_model(const Transformer& model, const std::string& dir, const nlohmann::json& compression_info) {
-  const ModelConfig& c = model.config();
-  nlohmann::json layers = nlohmann::json::object();
-  // Embeddings and norms as float32; linears as store_linear writes them (float32 weights and factors, integer
-  // indices, packed codes and fp16 scales).
-  std::vector<std::pair<std::string, at::Tensor>> tensors{{"model.embed_tokens.weight", model.embed_tokens().to(torch::kFloat32)}};
-  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
-    const TransformerBlock& b = model.blocks()[layer];
-    std::string p = layer_prefix(layer);
-    tensors.push_back({p + "input_layernorm.weight", b.attn_norm.to(torch::kFloat32)});
-    tensors.push_back({p + "post_attention_layernorm.weight", b.mlp_norm.to(torch::kFloat32)});
-    for (const ProjectionInfo& info : projection_table()) {
-      add_linear(tensors, layers, projection_layer_name(layer, info.name), *(b.*info.member));
-      if (info.name == "o_proj" && c.qk_norm) {  // the norms sit after the attention projections in the file
-        tensors.push_back({p + "self_attn.q_norm.weight", b.q_norm.to(torch::kFloat32)});
-        tensors.push_back({p + "self_attn.k_norm.weight", b.k_norm.to(torch::kFloat32)});
-      }
+std::string checkpoint_dtype_name(at::ScalarType type) {
+  return type == torch::kBFloat16 ? "bfloat16" : type == torch::kFloat16 ? "float16" : "float32";
+}
+
+HfModelWriter::HfModelWriter(const Transformer& model, const std::string& dir, const CheckpointFormat& format)
+    : model_(model), dir_(dir), dtype_(written_dtype(model, format)), shards_(dir, format.shard_bytes) {
+  add("model.embed_tokens.weight", model.embed_tokens());
+}
+
+// Float32 tensors (what store_linear gives, and the norms) and the embeddings go out in dtype_; other dtypes as they are.
+int64_t HfModelWriter::add(const std::string& name, const at::Tensor& tensor) {
+  bool convert = tensor.scalar_type() == torch::kFloat32 || name == "model.embed_tokens.weight";
+  at::Tensor written = convert ? tensor.to(dtype_) : tensor;
+  shards_.add(name, written);
+  return written.numel() * static_cast<int64_t>(written.element_size());
+}
+
+void HfModelWriter::add_linear(const std::string& name, const Linear& linear) {
+  StoredLinear stored = store_linear(name, linear);
+  int64_t bytes = 0;
+  for (const auto& [tensor_name, tensor] : stored.tensors) bytes += add(tensor_name, tensor);
+  linear_bytes_[name] = bytes;
+  if (!stored.entry.is_null()) layers_[name] = stored.entry;
+}
+
+std::vector<int64_t> HfModelWriter::block_linear_bytes(int64_t layer) const {
+  std::vector<int64_t> bytes;
+  for (const ProjectionInfo& info : projection_table()) bytes.push_back(linear_bytes_.at(projection_layer_name(layer, info.name)));
+  return bytes;
+}
+
+void HfModelWriter::write_block(int64_t layer) {
+  LMSHRINK_CHECK(layer == next_layer_, "model writer: block ", layer, " written out of order (next is ", next_layer_, ")");
+  const TransformerBlock& b = model_.blocks()[layer];
+  std::string p = layer_prefix(layer);
+  add(p + "input_layernorm.weight", b.attn_norm.to(torch::kFloat32));
+  add(p + "post_attention_layernorm.weight", b.mlp_norm.to(torch::kFloat32));
+  for (const ProjectionInfo& info : projection_table()) {
+    add_linear(projection_layer_name(layer, info.name), *(b.*info.member));
+    if (info.name == "o_proj" && model_.config().qk_norm) {  // the norms sit after the attention projections in the file
+      add(p + "self_attn.q_norm.weight", b.q_norm.to(torch::kFloat32));
+      add(p + "self_attn.k_norm.weight", b.k_norm.to(torch::kFloat32));
     }
   }
-  tensors.push_back({"model.norm.weight", model.final_norm().to(torch::kFloat32)});
-  if (!model.lm_head_tied()) add_linear(tensors, layers, "lm_head", model.lm_head());
-  write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  ++next_layer_;
+}
+
+int64_t HfModelWriter::finish(const nlohmann::json& compression_info) {
+  const ModelConfig& c = model_.config();
+  LMSHRINK_CHECK(next_layer_ == c.num_layers, "model writer: ", next_layer_, " of ", c.num_layers, " blocks written");
+  add("model.norm.weight", model_.final_norm().to(torch::kFloat32));
+  if (!model_.lm_head_tied()) add_linear("lm_head", model_.lm_head());
+  int64_t bytes = shards_.finish();
   ModelConfig written = c;
-  written.torch_dtype = "float32";
+  written.torch_dtype = checkpoint_dtype_name(dtype_);
   nlohmann::json config = hf_config_json(written);
-  if (!layers.empty()) {
+  if (!layers_.empty()) {
     nlohmann::json section = compression_info.is_object() ? compression_info : nlohmann::json::object();
     section["format_version"] = kCompressionFormatVersion;
-    section["layers"] = layers;
+    section["layers"] = layers_;
     config["compression"] = section;
   }
-  write_text_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+  write_text_atomic((fs::path(dir_) / "config.json").string(), config.dump(2) + "\n");
+  return bytes;
+}
+
+int64_t write_hf_model(const Transformer& model, const std::string& dir, const nlohmann::json& compression_info,
+                       const CheckpointFormat& format) {
+  HfModelWriter writer(model, dir, format);
+  for (int64_t layer = 0; layer < model.config().num_layers; ++layer) writer.write_block(layer);
+  return writer.finish(compression_info);
 }
 
 }  // namespace lmshrink

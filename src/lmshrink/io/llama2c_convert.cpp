@@ -105,13 +105,13 @@ nlohmann::json llama2c_tokenizer_config_json(const Llama2cTokenizer& tok, int64_
 }
 
 int64_t convert_llama2c_to_hf(const std::string& checkpoint, const std::string& tokenizer_path,
-                              const std::string& out_dir, bool overwrite) {
+                              const std::string& out_dir, bool overwrite, const CheckpointFormat& format) {
   std::unique_ptr<Transformer> model = load_llama2c(checkpoint);
   Llama2cTokenizer tok(tokenizer_path);
   LMSHRINK_CHECK(tok.vocab_size() == model->config().vocab_size, tokenizer_path, ": tokenizer has ", tok.vocab_size(),
                  " tokens but ", checkpoint, " has a vocabulary of ", model->config().vocab_size);
   AtomicDirectory out(out_dir, overwrite);
-  write_hf_model(*model, out.staging_path());
+  write_hf_model(*model, out.staging_path(), nlohmann::json::object(), format);
   nlohmann::json tokenizer_json = llama2c_tokenizer_json(tok);
   write_text_atomic((fs::path(out.staging_path()) / "tokenizer.json").string(), tokenizer_json.dump(2) + "\n");
   write_text_atomic((fs::path(out.staging_path()) / "tokenizer_config.json").string(),

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "lmshrink/io/hf_model.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
 
 namespace lmshrink {
@@ -17,6 +18,6 @@ nlohmann::json llama2c_tokenizer_config_json(const Llama2cTokenizer& tokenizer, 
 
 // Writes out_dir atomically; it must not exist unless overwrite. Returns the number of merges written.
 int64_t convert_llama2c_to_hf(const std::string& checkpoint, const std::string& tokenizer_path,
-                              const std::string& out_dir, bool overwrite);
+                              const std::string& out_dir, bool overwrite, const CheckpointFormat& format = {});
 
 }  // namespace lmshrink

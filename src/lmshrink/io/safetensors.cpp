@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -20,7 +21,10 @@ struct SafetensorsFile::Mapping {
   void* address = nullptr;
   size_t bytes = 0;
   ~Mapping() {
-    if (address && address != MAP_FAILED) munmap(address, bytes);
+    if (address && address != MAP_FAILED) {
+      unregister_mapping(address);
+      munmap(address, bytes);
+    }
   }
 };
 
@@ -52,6 +56,10 @@ std::string dtype_name_of(at::ScalarType type, const std::string& name) {
 }
 
 }  // namespace
+
+std::string safetensors_dtype_name(at::ScalarType type, const std::string& tensor_name) {
+  return dtype_name_of(type, tensor_name);
+}
 
 int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin) {
   return static_cast<int64_t>(c10::elementSize(scalar_type_of(dtype, origin)));
@@ -122,6 +130,7 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), mapping
   ::close(fd);
   LMSHRINK_CHECK(file_bytes >= 8, path, ": truncated safetensors file (", file_bytes, " bytes; the header length alone is 8)");
   LMSHRINK_CHECK(mapping_->address != MAP_FAILED, path, ": mmap failed");
+  register_mapping(mapping_->address, mapping_->bytes);  // streaming work drops its pages (mapped_pages.h)
   const uint8_t* base = static_cast<const uint8_t*>(mapping_->address);
   uint64_t header_bytes = 0;
   for (int i = 7; i >= 0; --i) header_bytes = (header_bytes << 8) | base[i];  // little-endian

@@ -50,6 +50,9 @@ class SafetensorsFile {
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
+// The safetensors dtype name of a torch type ("BF16", ...); throws naming the tensor on one lmshrink does not handle.
+std::string safetensors_dtype_name(at::ScalarType type, const std::string& tensor_name);
+
 // Bytes per element of a safetensors dtype name; throws on one lmshrink does not handle.
 int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin);
 

@@ -6,10 +6,16 @@
 namespace lmshrink {
 
 int64_t Factor::storage_bytes() const {
-  return quantized ? quantized->storage_bytes() : value.numel() * static_cast<int64_t>(sizeof(float));
+  return quantized ? quantized->storage_bytes() : value.numel() * static_cast<int64_t>(value.element_size());
 }
 
 Factor float_factor(at::Tensor value) { return Factor{row_major(value.to(torch::kFloat32)), std::nullopt}; }
+
+Factor stored_factor(at::Tensor value) {
+  at::ScalarType type = value.scalar_type();
+  if (type == torch::kBFloat16 || type == torch::kFloat16) return Factor{row_major(value), std::nullopt};
+  return float_factor(std::move(value));
+}
 
 Factor quantized_factor(const at::Tensor& value, int bits, int64_t group_size) {
   QuantizedTensor q = quantize_rtn(value, bits, group_size);
@@ -51,25 +57,27 @@ DictSparseLinear::DictSparseLinear(Factor dictionary_in_k, at::Tensor rows_s_out
 }
 
 at::Tensor DictSparseLinear::forward(const at::Tensor& x) const {
-  at::Tensor atoms_out = torch::matmul(x, dictionary_.value);  // [..., k]
+  at::Tensor atoms_out = torch::matmul(x, as_dtype_of(dictionary_.value, x));  // [..., k]
+  at::Tensor values = as_dtype_of(values_.value, x);
   at::Tensor flat = atoms_out.reshape({-1, atoms()});           // [tokens, k]
   at::Tensor y = torch::zeros({flat.size(0), out_features()}, flat.options());
   for (int64_t slot = 0; slot < nonzeros(); ++slot) {  // y[:, j] += z[:, rows[slot, j]] * values[slot, j]
-    y.addcmul_(flat.index_select(1, rows_[slot]), values_.value[slot].unsqueeze(0));
+    y.addcmul_(flat.index_select(1, rows_[slot]), values[slot].unsqueeze(0));
   }
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = out_features();
   y = y.reshape(shape);
-  return bias_.defined() ? y + bias_ : y;
+  return bias_.defined() ? y + as_dtype_of(bias_, x) : y;
 }
 
 at::Tensor DictSparseLinear::coefficients_dense() const {
-  at::Tensor s = torch::zeros({atoms(), out_features()}, values_.value.options());
-  return s.scatter_(0, rows_, values_.value);
+  at::Tensor values = compute_tensor(values_.value);
+  at::Tensor s = torch::zeros({atoms(), out_features()}, values.options());
+  return s.scatter_(0, rows_, values);
 }
 
 at::Tensor DictSparseLinear::dense() const {
-  return torch::matmul(dictionary_.value, coefficients_dense()).t().contiguous();
+  return torch::matmul(compute_tensor(dictionary_.value), coefficients_dense()).t().contiguous();
 }
 
 std::string DictSparseLinear::index_format() const {
@@ -89,7 +97,7 @@ ParamCount DictSparseLinear::params() const {
   count.values = (owns_dictionary() ? dictionary_.value.numel() : 0) + values_.value.numel() + bias_values;
   count.index_bytes = index_bytes();
   count.bytes = (owns_dictionary() ? dictionary_.storage_bytes() : 0) + values_.storage_bytes() + count.index_bytes +
-                bias_values * static_cast<int64_t>(sizeof(float));
+                bias_values * (bias_.defined() ? static_cast<int64_t>(bias_.element_size()) : 0);
   return count;
 }
 

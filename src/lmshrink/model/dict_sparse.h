@@ -15,13 +15,15 @@
 
 namespace lmshrink {
 
-// A factor tensor: float32 values, and the quantized form they were dequantized from, if any.
+// A factor tensor: float values (float32, or bf16/f16 as stored in a checkpoint: computed in float32, linear.h), and
+// the quantized form they were dequantized from, if any.
 struct Factor {
   at::Tensor value;
   std::optional<QuantizedTensor> quantized;
-  int64_t storage_bytes() const;  // packed codes + scales, or 4 bytes per float32 value
+  int64_t storage_bytes() const;  // packed codes + scales, or the values at their dtype
 };
 Factor float_factor(at::Tensor value);                                   // float32, contiguous
+Factor stored_factor(at::Tensor value);  // bf16 and f16 kept as they are, any other dtype as float_factor
 Factor quantized_factor(const at::Tensor& value, int bits, int64_t group_size);  // RTN (quantize_rtn)
 
 // Sorts each column's support ascending (values follow) and checks it: rows int64 [s, out] in [0, k), distinct

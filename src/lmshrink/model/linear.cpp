@@ -16,6 +16,17 @@ at::Tensor row_major(const at::Tensor& t) {
   return row_major_strides ? t : t.clone(at::MemoryFormat::Contiguous);
 }
 
+at::Tensor compute_tensor(const at::Tensor& stored) {
+  if (!stored.defined()) return stored;
+  at::ScalarType type = stored.scalar_type();
+  return type == torch::kFloat32 || type == torch::kFloat64 ? stored : stored.to(torch::kFloat32);
+}
+
+at::Tensor as_dtype_of(const at::Tensor& stored, const at::Tensor& x) {
+  if (!stored.defined() || stored.scalar_type() == x.scalar_type()) return stored;
+  return stored.to(x.scalar_type());
+}
+
 DenseLinear::DenseLinear(at::Tensor weight_out_in, at::Tensor bias)
     : weight_out_in_(row_major(weight_out_in)), bias_(std::move(bias)) {
   LMSHRINK_CHECK(weight_out_in_.dim() == 2, "dense linear: weight must be 2-D [out, in], got ",
@@ -25,7 +36,7 @@ DenseLinear::DenseLinear(at::Tensor weight_out_in, at::Tensor bias)
 }
 
 at::Tensor DenseLinear::forward(const at::Tensor& x) const {
-  return torch::nn::functional::linear(x, weight_out_in_, bias_);
+  return torch::nn::functional::linear(x, as_dtype_of(weight_out_in_, x), as_dtype_of(bias_, x));
 }
 
 ParamCount DenseLinear::params() const {
@@ -45,6 +56,17 @@ std::vector<at::Tensor> forward_same_input(const std::vector<const Linear*>& lay
   for (const Linear* layer : layers) outputs.push_back(layer->forward(x));
   return outputs;
 }
+
+ReleasedLinear::ReleasedLinear(const Linear& written, int64_t bytes_on_disk)
+    : params_(written.params()), format_(written.format()), in_(written.in_features()), out_(written.out_features()) {
+  params_.bytes = bytes_on_disk;
+}
+
+at::Tensor ReleasedLinear::forward(const at::Tensor&) const {
+  fail("a ", format_, " layer [", out_, ", ", in_, "] was written to disk and released; load the saved model to run it");
+}
+
+at::Tensor ReleasedLinear::dense() const { return forward(at::Tensor()); }
 
 int64_t DenseLinear::in_features() const { return weight_out_in_.size(1); }
 int64_t DenseLinear::out_features() const { return weight_out_in_.size(0); }

@@ -50,26 +50,53 @@ class Linear {
 // run the same BLAS calls on the same bytes.
 at::Tensor row_major(const at::Tensor& t);
 
+// Weights and factors are held in their storage dtype (a bf16 checkpoint's weights stay bf16, memory-mapped: DESIGN.md
+// "Scale") and computed in float32 (float64 tensors, used by references, stay float64). compute_tensor(t) is t when it
+// is float32 or float64, else a float32 copy; as_dtype_of(t, x) is t converted to x's dtype when they differ. A layer
+// materialises a float32 copy of one matrix only while it runs.
+at::Tensor compute_tensor(const at::Tensor& stored);
+at::Tensor as_dtype_of(const at::Tensor& stored, const at::Tensor& x);
+
 // The outputs of layers that all read x, in order: through their SameInputGroup when exactly these layers form one,
 // else one forward() each. The forward pass calls it for q|k|v and gate|up.
 std::vector<at::Tensor> forward_same_input(const std::vector<const Linear*>& layers, const at::Tensor& x);
 
 class DenseLinear : public Linear {
  public:
-  // weight_out_in: [out, in]; bias: [out] or undefined.
+  // weight_out_in: [out, in], any floating dtype (kept as given); bias: [out] or undefined.
   explicit DenseLinear(at::Tensor weight_out_in, at::Tensor bias = at::Tensor());
   at::Tensor forward(const at::Tensor& x) const override;
-  at::Tensor dense() const override { return weight_out_in_; }
+  at::Tensor dense() const override { return compute_tensor(weight_out_in_); }
   ParamCount params() const override;
   std::string format() const override { return "dense"; }
   int64_t in_features() const override;
   int64_t out_features() const override;
-  const at::Tensor& weight() const { return weight_out_in_; }
+  const at::Tensor& weight() const { return weight_out_in_; }  // at its storage dtype
   const at::Tensor& bias() const override { return bias_; }
 
  private:
   at::Tensor weight_out_in_;
   at::Tensor bias_;
+};
+
+// A layer already written to disk and dropped from memory by streaming work (compress writes each block as it
+// finishes): keeps its shape, format name and counts for the run's accounting; forward() and dense() throw.
+class ReleasedLinear : public Linear {
+ public:
+  ReleasedLinear(const Linear& written, int64_t bytes_on_disk);
+  at::Tensor forward(const at::Tensor& x) const override;
+  at::Tensor dense() const override;
+  ParamCount params() const override { return params_; }
+  std::string format() const override { return format_; }
+  const at::Tensor& bias() const override { return bias_; }
+  int64_t in_features() const override { return in_; }
+  int64_t out_features() const override { return out_; }
+
+ private:
+  ParamCount params_;
+  std::string format_;
+  at::Tensor bias_;  // undefined: the bias went to disk with the layer
+  int64_t in_ = 0, out_ = 0;
 };
 
 }  // namespace lmshrink

@@ -97,7 +97,7 @@ std::unique_ptr<Linear> restore_shared_atoms(const std::string& name, const nloh
 // A factor of `shape` under `prefix`, float32 or quantized as the entry says.
 Factor restore_factor(const std::string& prefix, const std::vector<int64_t>& shape, const nlohmann::json& quantization,
                       const TensorSource& fetch) {
-  if (quantization.is_null()) return float_factor(fetch(prefix, shape, torch::kFloat32));
+  if (quantization.is_null()) return stored_factor(fetch(prefix, shape, kStoredFloat));
   LMSHRINK_CHECK(quantization.is_object() && quantization.value("bits", 0) > 0 && quantization.value("group_size", 0) > 0,
                  prefix, ": \"quantization\" must be {\"bits\": 8|4, \"group_size\": n}");
   int bits = quantization["bits"].get<int>();
@@ -160,7 +160,7 @@ StoredLinear store_linear(const std::string& name, const Linear& linear) {
 std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::json& entry, int64_t out,
                                        int64_t in, bool has_bias, const TensorSource& fetch) {
   at::Tensor bias = has_bias ? fetch(name + ".bias", {out}, torch::kFloat32) : at::Tensor();
-  if (entry.is_null()) return std::make_unique<DenseLinear>(fetch(name + ".weight", {out, in}, torch::kFloat32), bias);
+  if (entry.is_null()) return std::make_unique<DenseLinear>(fetch(name + ".weight", {out, in}, kStoredFloat), bias);
   LMSHRINK_CHECK(entry.is_object() && entry.contains("format") && entry["format"].is_string(), "compression entry ",
                  name, ": expected an object with a \"format\"");
   std::string format = entry["format"].get<std::string>();
@@ -169,8 +169,8 @@ std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::
                  entry_int(entry, name, "in_features"), "] disagrees with the model config's [", out, ", ", in, "]");
   if (format == "lowrank") {
     int64_t rank = entry_int(entry, name, "rank");
-    at::Tensor a = fetch(name + ".a", {in, rank}, torch::kFloat32);  // in order, so errors name the first bad factor
-    at::Tensor b = fetch(name + ".b", {rank, out}, torch::kFloat32);
+    at::Tensor a = fetch(name + ".a", {in, rank}, kStoredFloat);  // in order, so errors name the first bad factor
+    at::Tensor b = fetch(name + ".b", {rank, out}, kStoredFloat);
     return std::make_unique<LowRankLinear>(a, b, bias);
   }
   if (format == "dictsparse") return restore_dict_sparse(name, entry, out, in, bias, fetch);

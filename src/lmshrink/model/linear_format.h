@@ -36,12 +36,16 @@ struct StoredLinear {
 StoredLinear store_linear(const std::string& name, const Linear& linear);
 
 // Fetches a named tensor of an expected shape, throwing lmshrink::Error when it is missing or its shape
-// differs. dtype kFloat32 accepts any floating dtype and converts; any other dtype must match exactly.
+// differs. dtype kFloat32 accepts any floating dtype and converts; kStoredFloat accepts any floating dtype and keeps
+// it (weights and factors stay bf16 when the checkpoint is bf16: linear.h compute_tensor); any other dtype must match
+// exactly.
+constexpr at::ScalarType kStoredFloat = at::ScalarType::Undefined;
 using TensorSource =
     std::function<at::Tensor(const std::string& name, const std::vector<int64_t>& shape, at::ScalarType dtype)>;
 
 // Rebuilds the layer `name` of the config's shape [out, in]: dense when entry is null, else the
-// entry's format. has_bias comes from the config (attention_bias, mlp_bias, ...).
+// entry's format. has_bias comes from the config (attention_bias, mlp_bias, ...). Weights and float factors keep their
+// stored dtype; biases, shared atoms and quantization scales are read as float32.
 std::unique_ptr<Linear> restore_linear(const std::string& name, const nlohmann::json& entry, int64_t out,
                                        int64_t in, bool has_bias, const TensorSource& fetch);
 

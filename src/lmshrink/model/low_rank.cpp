@@ -16,11 +16,13 @@ LowRankLinear::LowRankLinear(at::Tensor a_in_rank, at::Tensor b_rank_out, at::Te
 }
 
 at::Tensor LowRankLinear::forward(const at::Tensor& x) const {
-  at::Tensor y = torch::matmul(torch::matmul(x, a_in_rank_), b_rank_out_);
-  return bias_.defined() ? y + bias_ : y;
+  at::Tensor y = torch::matmul(torch::matmul(x, as_dtype_of(a_in_rank_, x)), as_dtype_of(b_rank_out_, x));
+  return bias_.defined() ? y + as_dtype_of(bias_, x) : y;
 }
 
-at::Tensor LowRankLinear::dense() const { return torch::matmul(a_in_rank_, b_rank_out_).t().contiguous(); }
+at::Tensor LowRankLinear::dense() const {
+  return torch::matmul(compute_tensor(a_in_rank_), compute_tensor(b_rank_out_)).t().contiguous();
+}
 
 ParamCount LowRankLinear::params() const {
   ParamCount count;

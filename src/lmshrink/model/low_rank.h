@@ -7,7 +7,8 @@ namespace lmshrink {
 
 class LowRankLinear : public Linear {
  public:
-  // a_in_rank: [in, rank]; b_rank_out: [rank, out]; bias: [out] or undefined.
+  // a_in_rank: [in, rank]; b_rank_out: [rank, out] (any floating dtype, kept as given: linear.h compute_tensor);
+  // bias: [out] or undefined.
   LowRankLinear(at::Tensor a_in_rank, at::Tensor b_rank_out, at::Tensor bias = at::Tensor());
   at::Tensor forward(const at::Tensor& x) const override;
   at::Tensor dense() const override;  // (A B)ᵀ: [out, in]

@@ -55,7 +55,8 @@ at::Tensor Transformer::embed(const at::Tensor& tokens) const {
     LMSHRINK_CHECK(low >= 0 && high < config_.vocab_size, "forward: token id out of range [0, ",
                    config_.vocab_size, "): got ", (low < 0 ? low : high));
   }
-  return embed_tokens_.index_select(0, flat).view({tokens.size(0), tokens.size(1), config_.hidden_size});
+  at::Tensor rows = embed_tokens_.index_select(0, flat).view({tokens.size(0), tokens.size(1), config_.hidden_size});
+  return compute_tensor(rows);  // a bf16/f16 table gives float32 hidden states
 }
 
 at::Tensor Transformer::apply_rope(const at::Tensor& x, int64_t start_pos) const {
@@ -139,6 +140,16 @@ at::Tensor Transformer::forward(const at::Tensor& tokens, KVCache* cache, Grad g
   }
   if (cache) cache->length = start_pos + seq;
   return head(hidden);
+}
+
+void release_block(TransformerBlock& block, const std::vector<int64_t>& bytes_on_disk) {
+  size_t i = 0;
+  for (const ProjectionInfo& info : projection_table()) {
+    std::unique_ptr<Linear>& slot = block.*info.member;
+    int64_t bytes = i < bytes_on_disk.size() ? bytes_on_disk[i] : slot->params().bytes;
+    slot = std::make_unique<ReleasedLinear>(*slot, bytes);
+    ++i;
+  }
 }
 
 std::vector<NamedLinear> Transformer::named_linears() const {

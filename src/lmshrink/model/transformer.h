@@ -91,6 +91,10 @@ class Transformer {
   at::Tensor rope_sin_;      // [max_positions, head_dim / 2] float32
 };
 
+// Replaces every projection of the block by a ReleasedLinear (linear.h) carrying bytes_on_disk[i] (projection-table
+// order; empty: the layer's own count): streaming work calls it once the block is written.
+void release_block(TransformerBlock& block, const std::vector<int64_t>& bytes_on_disk = {});
+
 // RMSNorm as in HF Llama: computed in float32, x * rsqrt(mean(x^2) + eps) * weight.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 

@@ -13,13 +13,13 @@ namespace {
 
 std::shared_ptr<const PackedMatrix> packed_dictionary(const DictSparseLinear& layer, WeightStorage storage,
                                                       DictionaryCache& dictionaries) {
-  const at::Tensor& dictionary = layer.dictionary().value;  // [in, k]
+  const at::Tensor& dictionary = layer.dictionary().value;  // [in, k], the shared tensor is the cache key
   auto found = dictionaries.find(dictionary.data_ptr());
   if (found != dictionaries.end() && found->second->storage() == storage && found->second->rows() == layer.atoms() &&
       found->second->cols() == layer.in_features()) {
     return found->second;
   }
-  auto packed = std::make_shared<const PackedMatrix>(dictionary.t(), storage);
+  auto packed = std::make_shared<const PackedMatrix>(compute_tensor(dictionary).t(), storage);
   dictionaries[dictionary.data_ptr()] = packed;
   return packed;
 }
@@ -32,15 +32,16 @@ std::vector<std::unique_ptr<Linear>*> block_slots(TransformerBlock& block) {
 
 std::unique_ptr<KernelLinear> kernel_linear(const Linear& layer, WeightStorage storage, DictionaryCache& dictionaries) {
   if (const auto* low_rank = dynamic_cast<const LowRankLinear*>(&layer)) {
-    return std::make_unique<FastLowRankLinear>(low_rank->a(), low_rank->b(), low_rank->bias(), storage);
+    return std::make_unique<FastLowRankLinear>(compute_tensor(low_rank->a()), compute_tensor(low_rank->b()), low_rank->bias(),
+                                               storage);
   }
   if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&layer)) {
-    SparseColumns coefficients(dict->rows(), dict->values().value, dict->atoms(), storage);
+    SparseColumns coefficients(dict->rows(), compute_tensor(dict->values().value), dict->atoms(), storage);
     return std::make_unique<FastDictSparseLinear>(packed_dictionary(*dict, storage, dictionaries), std::move(coefficients),
                                                   dict->bias());
   }
   if (const auto* dense = dynamic_cast<const DenseLinear*>(&layer)) {
-    return std::make_unique<FastDenseLinear>(dense->weight(), dense->bias(), storage);
+    return std::make_unique<FastDenseLinear>(dense->dense(), dense->bias(), storage);
   }
   return std::make_unique<FastDenseLinear>(layer.dense(), layer.bias(), storage);  // SharedAtoms and the rest
 }

@@ -1,0 +1,65 @@
+// The registry of file mappings whose pages streaming work releases (see mapped_pages.h).
+#include "lmshrink/io/mapped_pages.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <string>
+#include <mutex>
+
+namespace lmshrink {
+
+namespace {
+
+std::mutex& registry_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::map<const void*, size_t>& registry() {
+  static std::map<const void*, size_t> mappings;  // start address -> bytes
+  return mappings;
+}
+
+}  // namespace
+
+void register_mapping(const void* address, size_t bytes) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry()[address] = bytes;
+}
+
+void unregister_mapping(const void* address) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry().erase(address);
+}
+
+int64_t release_mapped_pages() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  int64_t advised = 0;
+  for (const auto& [address, bytes] : registry()) {
+    if (::madvise(const_cast<void*>(address), bytes, MADV_DONTNEED) == 0) advised += static_cast<int64_t>(bytes);
+  }
+  return advised;
+}
+
+int64_t mapped_resident_bytes() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  int64_t resident = 0;
+  while (std::getline(smaps, line)) {
+    uintptr_t begin = 0, end = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &begin, &end) == 2 && line.find(':') > line.find(' ')) {
+      inside = registry().count(reinterpret_cast<const void*>(begin)) > 0;
+    } else if (inside && line.rfind("Rss:", 0) == 0) {
+      resident += std::stoll(line.substr(4)) * 1024;  // "Rss:   1234 kB"
+    }
+  }
+  return resident;
+}
+
+}  // namespace lmshrink
