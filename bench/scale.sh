@@ -30,8 +30,10 @@ for LAYERS in 4 16; do
   RSS[$LAYERS]=$(field peak_rss_bytes "$RECORD")
   IN[$LAYERS]=$(field input_bytes "$RECORD")
   OUT[$LAYERS]=$(field output_bytes "$RECORD")
-  BEFORE=$(grep -A3 '"whole_model"' "$RECORD" | field params_before /dev/stdin)
-  AFTER=$(grep -A3 '"whole_model"' "$RECORD" | field params_after /dev/stdin)
+  WHOLE="$WORK/whole-$LAYERS"
+  grep -A6 '"whole_model"' "$RECORD" > "$WHOLE"
+  BEFORE=$(field params_before "$WHOLE")
+  AFTER=$(field params_after "$WHOLE")
   KEPT[$LAYERS]=$(awk -v a="$AFTER" -v b="$BEFORE" 'BEGIN { printf "%.6f", a / b }')
   printf "layers %2d: peak RSS %8.1f MB, input %8.1f MB (bf16), output %8.1f MB, output/input %.4f (kept params %.4f)\n" \
     "$LAYERS" "$(awk -v x="${RSS[$LAYERS]}" 'BEGIN{print x/1e6}')" "$(awk -v x="${IN[$LAYERS]}" 'BEGIN{print x/1e6}')" \
