@@ -41,7 +41,7 @@ TEST(SynthesizeCliTest, ShardedBf16CheckpointLabelledSyntheticCompressesToSmalle
   nlohmann::json record = lmshrink::testing::read_json(dir / "record.json");
   EXPECT_EQ(record["dtype"], "bfloat16");
   EXPECT_EQ(record["synthetic_model"], true);
-  EXPECT_LT(record["files"]["output_bytes"].get<double>(), record["files"]["input_bytes"].get<double>() * 0.8);
+  EXPECT_LT(record["files"]["output_bytes"].get<double>(), record["files"]["input_bytes"].get<double>() * 0.9);  // float32 would be ~2x
   EXPECT_GT(record["memory"]["peak_rss_bytes"].get<double>(), 0);
   EXPECT_EQ(lmshrink::testing::read_json(dir / "small" / "config.json")["torch_dtype"], "bfloat16");
 

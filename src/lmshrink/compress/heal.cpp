@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/model/low_rank.h"
@@ -33,28 +34,33 @@ std::vector<at::Tensor> healable_factors(const Transformer& model) {
 
 namespace {
 
-bool stored_below_float32(const Linear& linear) {
+bool owned_float32(const at::Tensor& t) { return t.scalar_type() == torch::kFloat32 && !is_mapped(t.data_ptr()); }
+
+// A healable layer whose factors are not all float32 tensors in memory of their own.
+bool needs_owned_copy(const Linear& linear) {
   if (const auto* dict = dynamic_cast<const DictSparseLinear*>(&linear)) {
-    return dict->values().value.scalar_type() != torch::kFloat32 || dict->dictionary().value.scalar_type() != torch::kFloat32;
+    return !owned_float32(dict->values().value) || !owned_float32(dict->dictionary().value);
   }
   if (const auto* low_rank = dynamic_cast<const LowRankLinear*>(&linear)) {
-    return low_rank->a().scalar_type() != torch::kFloat32 || low_rank->b().scalar_type() != torch::kFloat32;
+    return !owned_float32(low_rank->a()) || !owned_float32(low_rank->b());
   }
   return false;
 }
 
-// Factors read from a bf16/f16 checkpoint are trained in float32: each such layer is rebuilt from its float32 store.
-void float32_factors(Transformer& model) {
+// The factors are trained in float32 and in memory of their own: each layer that needs it is rebuilt from a float32
+// copy of its store. Factors read from a checkpoint are bf16/f16 or memory-mapped views of its file, which training must never
+// write into (io/mapped_pages.h releases mapped pages, and the file's bytes come back).
+void owned_float32_factors(Transformer& model) {
   for (int64_t layer = 0; layer < model.config().num_layers; ++layer) {
     for (const ProjectionInfo& info : projection_table()) {
       std::unique_ptr<Linear>& slot = model.mutable_blocks()[layer].*info.member;
-      if (!stored_below_float32(*slot)) continue;
+      if (!needs_owned_copy(*slot)) continue;
       std::string name = projection_layer_name(layer, info.name);
       StoredLinear stored = store_linear(name, *slot);
       std::map<std::string, at::Tensor> tensors(stored.tensors.begin(), stored.tensors.end());
       slot = restore_linear(name, stored.entry, slot->out_features(), slot->in_features(), slot->bias().defined(),
                             [&](const std::string& t, const std::vector<int64_t>&, at::ScalarType type) {
-                              return type == kStoredFloat ? tensors.at(t) : tensors.at(t).to(type);
+                              return (type == kStoredFloat ? tensors.at(t) : tensors.at(t).to(type)).clone();
                             });
     }
   }
@@ -75,7 +81,7 @@ HealResult heal_model(Transformer& model, const at::Tensor& windows, int64_t ste
   LMSHRINK_CHECK(steps >= 1 && options.batch_size >= 1 && options.lr > 0 && options.warmup_fraction >= 0 &&
                      options.warmup_fraction < 1 && options.weight_decay >= 0,
                  "heal: need steps >= 1, --batch-size >= 1, --lr > 0, --warmup in [0, 1), --weight-decay >= 0");
-  float32_factors(model);
+  owned_float32_factors(model);
   std::vector<at::Tensor> factors = healable_factors(model);
   HealResult result;
   for (at::Tensor& f : factors) {

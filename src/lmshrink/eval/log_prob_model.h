@@ -18,6 +18,10 @@ class LogProbModel {
   virtual int64_t max_length() const = 0;  // the context: rows of at most this many tokens
 };
 
+// Transformer::forward without a cache, block after block, releasing the pages of memory-mapped weights after each
+// (io/mapped_pages.h): the same logits, with one block of a checkpoint larger than memory resident at a time.
+at::Tensor streamed_logits(const Transformer& model, const at::Tensor& tokens);
+
 class TransformerLogProbs : public LogProbModel {
  public:
   explicit TransformerLogProbs(const Transformer& model) : model_(model) {}

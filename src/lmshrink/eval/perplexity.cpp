@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "lmshrink/eval/log_prob_model.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 
@@ -46,7 +47,7 @@ PerplexityResult perplexity(const Transformer& model, const std::vector<int32_t>
     int64_t count = std::min(batch_size, windows - w0);
     at::Tensor ids = all_ids.narrow(0, w0, count).clone();        // [count, seq_len]
     if (llamacpp && config.bos_token_id >= 0) ids.select(1, 0).fill_(config.bos_token_id);  // as llama.cpp, when the vocab has a BOS
-    at::Tensor logits = model.forward(ids);                       // [count, seq_len, vocab]
+    at::Tensor logits = streamed_logits(model, ids);              // [count, seq_len, vocab]
     int64_t rows = seq_len - 1 - first_scored;
     at::Tensor log_probs = torch::log_softmax(logits.narrow(1, first_scored, rows), -1);
     at::Tensor targets = all_ids.narrow(0, w0, count).narrow(1, first_scored + 1, rows);  // original tokens

@@ -36,6 +36,15 @@ void unregister_mapping(const void* address) {
   registry().erase(address);
 }
 
+bool is_mapped(const void* address) {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  auto after = registry().upper_bound(address);
+  if (after == registry().begin()) return false;
+  --after;
+  const char* start = static_cast<const char*>(after->first);
+  return static_cast<const char*>(address) < start + after->second;
+}
+
 int64_t release_mapped_pages() {
   std::lock_guard<std::mutex> lock(registry_mutex());
   int64_t advised = 0;

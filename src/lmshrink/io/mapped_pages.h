@@ -1,8 +1,8 @@
 // Pages of memory-mapped checkpoint files (safetensors.h maps every file copy-on-write and read-only in use).
 // A weight read from a mapping stays resident (it counts in the process's RSS) until the mapping is told to drop it;
 // streaming work (DESIGN.md "Scale": one block resident) calls release_mapped_pages() when it moves past a block, so
-// peak memory does not grow with depth. Dropping is safe because nothing writes into a mapped weight: the next read
-// faults the same bytes back in from the page cache (or the file). Only registered file mappings are ever advised;
+// peak memory does not grow with depth. Dropping is safe because nothing writes into a mapped weight (healing trains
+// copies of the factors: compress/heal.cpp): the next read faults the same bytes back in from the page cache. Only registered file mappings are ever advised;
 // heap memory is never touched.
 #pragma once
 #include <cstddef>
@@ -12,6 +12,9 @@ namespace lmshrink {
 
 void register_mapping(const void* address, size_t bytes);
 void unregister_mapping(const void* address);
+
+// Whether the address lies inside a registered mapping (a tensor viewing a checkpoint file).
+bool is_mapped(const void* address);
 
 // madvise(MADV_DONTNEED) over every registered mapping. Returns the bytes advised.
 int64_t release_mapped_pages();
