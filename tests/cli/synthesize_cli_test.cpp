@@ -33,6 +33,12 @@ TEST(SynthesizeCliTest, ShardedBf16CheckpointLabelledSyntheticCompressesToSmalle
   EXPECT_EQ(loaded->embed_tokens().scalar_type(), torch::kBFloat16);
   fs::copy_file(lmshrink::testing::stories_tok(), dir / "model" / "tok512.bin");
 
+  // bf16 weights run on every path: the fast kernels (generate) and the reference forward (eval).
+  CommandResult generated = run_lmshrink("generate " + quote(model) + " --prompt Once --max-tokens 4", "synth_generate");
+  EXPECT_EQ(generated.exit_code, 0) << generated.stderr_text;
+  CommandResult reference = run_lmshrink("generate " + quote(model) + " --prompt Once --max-tokens 4 --kernels reference",
+                                         "synth_generate_ref");
+  EXPECT_EQ(reference.exit_code, 0) << reference.stderr_text;
   std::string out = (dir / "small").string();
   CommandResult compressed = run_lmshrink("compress " + quote(model) + " -o " + quote(out) +
                                               " --method svd --ratio 0.3 --json " + quote((dir / "record.json").string()),

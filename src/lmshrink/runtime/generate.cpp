@@ -37,7 +37,10 @@ GenerationResult generate(const Transformer& model, const std::vector<int32_t>& 
   if (max_new_tokens == 0) return result;
   torch::NoGradGuard no_grad;
   Sampler sampler(sampling);
-  KVCache cache(config, 1, config.max_position_embeddings, model.embed_tokens().options());
+  // The cache holds keys and values in the compute dtype (float32; float64 for a float64 model), whatever the storage
+  // dtype of the embeddings (bf16 checkpoints stay bf16: model/linear.h compute_tensor).
+  at::ScalarType compute = model.embed_tokens().scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
+  KVCache cache(config, 1, config.max_position_embeddings, model.embed_tokens().options().dtype(compute));
 
   auto start = std::chrono::steady_clock::now();
   at::Tensor prompt_ids = torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end())).view({1, prompt_len});
