@@ -95,7 +95,7 @@ TEST(ShardWriterTest, ByteSizesAndDtypesParseOrNameTheFlag) {
   EXPECT_EQ(lmshrink::parse_byte_size("500mb", "--shard-size"), 500000000);
   EXPECT_EQ(lmshrink::parse_byte_size("2GiB", "--shard-size"), int64_t{2} << 30);
   EXPECT_EQ(lmshrink::parse_byte_size("4096", "--shard-size"), 4096);
-  for (const char* bad : {"0", "0GB", "", "GB", "-5GB", "5 GB", "5TB", "99999999999999GB"}) {
+  for (const char* bad : {"0", "0GB", "", "GB", "-5GB", "5 GB", "5TB", "99999999999999GB", "999999999999GiB"}) {
     EXPECT_THROW(lmshrink::parse_byte_size(bad, "--shard-size"), lmshrink::Error) << bad;
   }
   EXPECT_EQ(lmshrink::parse_checkpoint_dtype("bf16", "--dtype"), torch::kBFloat16);

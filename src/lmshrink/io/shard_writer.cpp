@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/safetensors.h"
@@ -26,8 +27,10 @@ int64_t parse_byte_size(const std::string& text, const std::string& what) {
                                                    {"MIB", 1 << 20}, {"GIB", 1 << 30}};
   for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   for (const auto& [name, scale] : units) {
-    if (digits == 0 || digits > 12 || unit != name) continue;
-    int64_t value = std::stoll(text.substr(0, digits)) * scale;
+    if (digits == 0 || digits > 15 || unit != name) continue;
+    int64_t number = std::stoll(text.substr(0, digits));
+    LMSHRINK_CHECK(number <= std::numeric_limits<int64_t>::max() / scale, what, ": ", text, " is too large");
+    int64_t value = number * scale;
     LMSHRINK_CHECK(value > 0, what, ": must be positive, got ", text);
     return value;
   }
