@@ -9,6 +9,7 @@
 #include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/shard_writer.h"
 #include "lmshrink/model/projections.h"
+#include "lmshrink/model/synthetic.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 
@@ -39,11 +40,7 @@ ModelConfig llama_shape(int64_t hidden, int64_t layers, int64_t heads, int64_t k
 std::vector<std::string> synthetic_shape_names() { return {"llama-3.2-1b", "llama-3.1-8b", "qwen3-8b"}; }
 
 ModelConfig synthetic_shape(const std::string& name) {
-  if (name == "llama-3.2-1b") {
-    ModelConfig c = llama_shape(2048, 16, 32, 8, 8192, 128256);
-    c.tie_word_embeddings = true;
-    return c;
-  }
+  if (name == "llama-3.2-1b") return llama32_1b_shapes(128256, 8192);  // model/synthetic.h, the bench's shape
   if (name == "llama-3.1-8b") return llama_shape(4096, 32, 32, 8, 14336, 128256);
   if (name == "qwen3-8b") {
     ModelConfig c = llama_shape(4096, 36, 32, 8, 12288, 151936);
