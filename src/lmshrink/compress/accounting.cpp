@@ -35,10 +35,11 @@ double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::s
 }
 
 // ‖X (W − Ŵ)‖² / ‖X W‖² = tr(Eᵀ G E) / tr(Wᵀ G W), E = W − Ŵ in [in, out], float64.
-double whitened_error(const Linear& before, const Linear& after, const at::Tensor& gram_in_in) {
+double whitened_error(const Linear& before, const Linear& after, const at::Tensor& gram_in_in, double whitened_norm2) {
   at::Tensor g = gram_in_in.to(torch::kCPU, torch::kFloat64);
   at::Tensor w = before.dense().t().to(torch::kFloat64), e = w - after.dense().t().to(torch::kFloat64);
-  return (torch::matmul(g, e) * e).sum().item<double>() / (torch::matmul(g, w) * w).sum().item<double>();
+  if (whitened_norm2 < 0) whitened_norm2 = (torch::matmul(g, w) * w).sum().item<double>();
+  return (torch::matmul(g, e) * e).sum().item<double>() / whitened_norm2;
 }
 
 CompressedLayer layer_record(const std::string& name, const Linear& before, const Linear& after, double ratio) {

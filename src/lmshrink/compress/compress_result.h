@@ -64,7 +64,8 @@ double accounted_words(const Linear& layer, Accounting accounting);
 double ratio_for_budget_bytes(const Transformer& model, const std::vector<std::string>& targets, double bytes);
 
 // ‖X (W − Ŵ)‖² / ‖X W‖² = tr(Eᵀ G E) / tr(Wᵀ G W), E = W − Ŵ, with the layer's input Gram [in, in]; float64.
-double whitened_error(const Linear& before, const Linear& after, const at::Tensor& gram_in_in);
+// whitened_norm2: tr(Wᵀ G W) when the caller already has it (≥ 0), else computed here.
+double whitened_error(const Linear& before, const Linear& after, const at::Tensor& gram_in_in, double whitened_norm2 = -1.0);
 // The record of a matrix replaced by `after`: shapes, values and bytes before and after, words under both
 // accountings, the allocated ratio. The method fills its own figures (rank, atoms, errors).
 CompressedLayer layer_record(const std::string& name, const Linear& before, const Linear& after, double ratio);

@@ -12,7 +12,7 @@ CompressedLayer compress_low_rank(std::unique_ptr<Linear>& slot, const std::stri
                                   const CompressOptions& options, int64_t rank, double ratio) {
   const Linear& layer = *slot;
   std::unique_ptr<Linear> compressed;
-  double gram_shift = 0.0, truncation_loss = -1.0;
+  double gram_shift = 0.0, truncation_loss = -1.0, whitened_norm2 = -1.0;
   if (options.method == Method::kSvd) {
     compressed = compress_svd(layer, rank);
   } else if (options.method == Method::kAsvd) {
@@ -23,12 +23,13 @@ CompressedLayer compress_low_rank(std::unique_ptr<Linear>& slot, const std::stri
     compressed = std::move(r.layer);
     gram_shift = r.gram_shift;
     truncation_loss = r.truncation_loss;
+    whitened_norm2 = r.whitened_norm2;
   }
   CompressedLayer record = layer_record(name, layer, *compressed, ratio);
   record.rank = rank;
   record.gram_shift = gram_shift;
   record.truncation_loss = truncation_loss;
-  if (stats && stats->gram.defined()) record.whitened_error = whitened_error(layer, *compressed, stats->gram);
+  if (stats && stats->gram.defined()) record.whitened_error = whitened_error(layer, *compressed, stats->gram, whitened_norm2);
   slot = std::move(compressed);
   return record;
 }
