@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "cli/commands.h"
 #include "lmshrink/util/stopwatch.h"
 #include "lmshrink/calib/corpus.h"
 #include "lmshrink/calib/stats_cache_policy.h"
@@ -22,11 +23,11 @@ void add_calibration_flags(CLI::App& cmd, CalibArgs& a) {
   cmd.add_option("--calib", a.corpus, "calibration corpus: a preset (c4-train, c4-validation, wikitext2, "
                                       "tinystories, ptb) or a .jsonl / text file (default c4-train)");
   cmd.add_option("--calib-sampling", a.sampling, "blocks (default; ROCKET) or random-offset (SVD-LLM)");
-  cmd.add_option("--calib-samples", a.samples, "calibration sequences (default 256)")->check(CLI::PositiveNumber);
-  cmd.add_option("--calib-seq-len", a.seq_len, "tokens per sequence (default min(1024, context))")->check(CLI::PositiveNumber);
-  cmd.add_option("--seed", a.seed, "calibration sampling seed (default 0)");
+  cmd.add_option("--calib-samples", a.samples, "calibration sequences (default 256)")->check(at_least(1));
+  cmd.add_option("--calib-seq-len", a.seq_len, "tokens per sequence (default min(1024, context))")->check(at_least(1));
+  cmd.add_option("--seed", a.seed, "calibration sampling seed (default 0)")->check(at_least(0));
   cmd.add_option("--batch-size", a.batch_size, "calibration sequences per block forward (default 8)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd.add_option("--stats-cache", a.stats_cache, "folder caching one-shot calibration statistics across runs");
 }
 

@@ -126,9 +126,9 @@ Command add_bench(CLI::App& app) {
                   "Hugging Face directory, llama2.c .bin, compressed model directory, or synthetic:llama-3.2-1b / "
                   "synthetic:tiny (seeded random weights)")
       ->required();
-  cmd->add_option("--prompt-tokens", args->throughput.prompt_tokens, "prompt length P")->check(CLI::PositiveNumber);
-  cmd->add_option("--gen-tokens", args->throughput.gen_tokens, "tokens decoded one at a time, G")->check(CLI::PositiveNumber);
-  cmd->add_option("--repeats", args->throughput.repeats, "timed runs (medians are reported)")->check(CLI::PositiveNumber);
+  cmd->add_option("--prompt-tokens", args->throughput.prompt_tokens, "prompt length P")->check(at_least(1));
+  cmd->add_option("--gen-tokens", args->throughput.gen_tokens, "tokens decoded one at a time, G")->check(at_least(1));
+  cmd->add_option("--repeats", args->throughput.repeats, "timed runs (medians are reported)")->check(at_least(1));
   cmd->add_option("--weights", args->weights, "weight storage of the kernels: fp32 or bf16")->default_val("fp32");
   cmd->add_option("--kernels", args->kernels, "fast (lmshrink's kernels) or reference (the libtorch layers)")
       ->default_val("fast");

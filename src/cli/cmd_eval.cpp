@@ -151,15 +151,16 @@ Command add_eval(CLI::App& app) {
                                                 "(llama-perplexity: BOS per chunk, second half scored) or wikitext-doc "
                                                 "(lm-eval wikitext: documents, rolling windows, word perplexity)");
   cmd->add_option("--seq-len", args->seq_len, "window length in tokens for gptq/llamacpp (default: the model context)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->add_option("--tasks", args->tasks, "comma-separated zero-shot tasks, or 'all': piqa, hellaswag, arc_easy, "
                                           "arc_challenge, boolq, winogrande, openbookqa, lambada_openai, mmlu, copa");
   cmd->add_option("--data", args->data, "folder holding the task files (default ../shared/data)");
-  cmd->add_option("--limit", args->limit, "evaluate the first N items of each task (documents for wikitext-doc)");
+  cmd->add_option("--limit", args->limit, "evaluate the first N items of each task (documents for wikitext-doc)")
+      ->check(at_least(1));
   cmd->add_option("--num-fewshot", args->num_fewshot, "few-shot exemplars (mmlu only: its dev file; default 0)");
   cmd->add_option("--bos", args->bos, "yes (default): prepend BOS to every context, as lm-eval >= 0.4.9.2 does for "
                                       "tokenizers that add one; no: lm-eval < 0.4.9.2");
-  cmd->add_option("--batch-size", args->batch_size, "rows per forward pass")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size", args->batch_size, "rows per forward pass")->check(at_least(1));
   cmd->add_option("--json", args->json, "write the results JSON here");
   return [args] { run_eval(*args); };
 }

@@ -63,12 +63,12 @@ Command add_generate(CLI::App& app) {
   cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer file (default: tokenizer.bin / tok*.bin beside the model)");
   cmd->add_option("--prompt", args->prompt, "prompt text")->default_val("Once upon a time");
-  cmd->add_option("--max-tokens", args->max_tokens, "new tokens to generate")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--max-tokens", args->max_tokens, "new tokens to generate")->check(at_least(0));
   cmd->add_option("--steps", args->steps, "llama2.c -n: total positions incl. the prompt (overrides --max-tokens)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--temperature", args->sampling.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
+      ->check(at_least(1));
+  cmd->add_option("--temperature", args->sampling.temperature, "0 = greedy")->check(at_least(0));
   cmd->add_option("--top-p", args->sampling.top_p, "nucleus sampling threshold in (0, 1); other values: plain sampling");
-  cmd->add_option("--seed", args->sampling.seed, "sampling seed (non-zero)");
+  cmd->add_option("--seed", args->sampling.seed, "sampling seed (non-zero)")->check(at_least(1));
   cmd->add_option("--kernels", args->kernels, "fast (lmshrink's CPU kernels, float32) or reference (the libtorch layers)")
       ->default_val("fast");
   cmd->add_option("--json", args->json, "write a JSON record here");

@@ -111,16 +111,16 @@ Command add_heal(CLI::App& app) {
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--corpus", a->corpus, "training text: a preset (c4-train, wikitext2, tinystories, ...) or a file")->required();
   cmd->add_option("--tokens", a->tokens, "training tokens (windows of --seq-len, one pass)")->required();
-  cmd->add_option("--seq-len", a->seq_len, "tokens per training window (default min(256, context))")->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size", a->heal.batch_size, "windows per step (default 8)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seq-len", a->seq_len, "tokens per training window (default min(256, context))")->check(at_least(1));
+  cmd->add_option("--batch-size", a->heal.batch_size, "windows per step (default 8)")->check(at_least(1));
   cmd->add_option("--lr", a->heal.lr, "peak AdamW learning rate relative to each factor's RMS (default 1e-3)");
   cmd->add_option("--weight-decay", a->heal.weight_decay, "AdamW weight decay (default 0)");
   cmd->add_option("--warmup", a->heal.warmup_fraction, "fraction of steps of linear warm-up (default 0.05)");
   cmd->add_option("--clip", a->heal.clip_norm, "gradient-norm clipping, <= 0 for none (default 1)");
-  cmd->add_option("--seed", a->heal.seed, "window sampling and order seed (default 0)");
+  cmd->add_option("--seed", a->heal.seed, "window sampling and order seed (default 0)")->check(at_least(0));
   cmd->add_option("--ppl", a->ppl_file, "text file whose perplexity (gptq) is measured before and after");
   cmd->add_option("--ppl-seq-len", a->ppl_seq_len, "window of the --ppl measurement (default min(512, context))")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--json", a->json, "also write the run record here");
   add_checkpoint_flags(*cmd, a->checkpoint);

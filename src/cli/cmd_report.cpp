@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "lmshrink/eval/report.h"
 #include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/input_paths.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -20,8 +21,11 @@ struct ReportArgs {
 void run_report(const ReportArgs& args) {
   std::string extension = std::filesystem::path(args.output).extension().string();
   LMSHRINK_CHECK(extension == ".html" || extension == ".htm", "-o: ", args.output, " must end in .html");
+  for (const std::string& path : args.paths) note_input_path(path);
   Report report = collect_report(args.paths);
   std::string markdown = args.markdown.empty() ? std::filesystem::path(args.output).replace_extension(".md").string() : args.markdown;
+  check_output_file(args.output);
+  check_output_file(markdown);
   write_text_atomic(args.output, report_html(report));
   write_text_atomic(markdown, report_markdown(report));
   std::printf("report: %zu models from %zu records -> %s and %s\n", report.models.size(), report.sources.size(),

@@ -82,7 +82,7 @@ Command add_synthesize(CLI::App& app) {
   cmd->add_option("--vocab", a->vocab, "vocabulary size (e.g. reduce a real shape's 128256 to save disk)");
   cmd->add_option("--dtype", a->dtype, "bf16 (default), f16 or f32");
   cmd->add_option("--shard-size", a->checkpoint.shard_size, "largest safetensors shard, e.g. 5GB (default), 500MB");
-  cmd->add_option("--seed", a->seed, "random seed (default 2024)");
+  cmd->add_option("--seed", a->seed, "random seed (default 2024)")->check(at_least(0));
   cmd->add_flag("--force", a->force, "replace the output directory if it exists");
   return [a] { run_synthesize(*a); };
 }

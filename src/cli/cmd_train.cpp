@@ -111,8 +111,8 @@ Command add_train(CLI::App& app) {
   cmd->add_option("-o,--out", a->out, "output model directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--valid", a->valid, "validation text (default: the corpus's last eval_windows windows, held out)");
   cmd->add_option("--tokenizer", a->tokenizer, "tokenizer file (default ../shared/models/stories260K/tok512.bin)");
-  cmd->add_option("--steps", a->steps, "override the config's steps")->check(CLI::PositiveNumber);
-  cmd->add_option("--seed", a->seed, "override the config's seed")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--steps", a->steps, "override the config's steps")->check(at_least(1));
+  cmd->add_option("--seed", a->seed, "override the config's seed")->check(at_least(0));
   cmd->add_option("--checkpoint", a->checkpoint, "checkpoint file (default OUT.ckpt), saved every checkpoint_every steps and at the end");
   cmd->add_flag("--resume", a->resume, "continue from the checkpoint (same config)");
   cmd->add_option("--json", a->json, "also write the run record here");

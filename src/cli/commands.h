@@ -37,6 +37,9 @@ struct CheckpointArgs {
   std::string shard_size = "5GB";
 };
 void add_checkpoint_flags(CLI::App& cmd, CheckpointArgs& args);
+
+// A flag validator: a finite number >= `low`, with a short message ("must be an integer >= 1, got -5").
+CLI::Validator at_least(double low);
 CheckpointFormat checkpoint_format(const CheckpointArgs& args);
 // Bytes of the checkpoint files of a model path: a llama2.c file, or the *.safetensors of a folder.
 int64_t checkpoint_file_bytes(const std::string& path);

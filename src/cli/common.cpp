@@ -1,5 +1,7 @@
 // Helpers shared by the subcommands: JSON records, whole-file reads, field names of library errors to flags.
 #include <cctype>
+#include <cmath>
+#include <cstdlib>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -8,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/input_paths.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -38,13 +41,26 @@ int64_t checkpoint_file_bytes(const std::string& path) {
   return bytes;
 }
 
+CLI::Validator at_least(double low) {
+  return CLI::Validator(
+      [low](std::string& text) {
+        char* end = nullptr;
+        double value = std::strtod(text.c_str(), &end);
+        bool ok = end != text.c_str() && *end == '\0' && std::isfinite(value) && value >= low;
+        return ok ? std::string() : "must be a number >= " + std::to_string(static_cast<long long>(low)) + ", got " + text;
+      },
+      ">=" + std::to_string(static_cast<long long>(low)));
+}
+
 void write_json_file(const std::string& path, const nlohmann::json& record) {
+  check_output_file(path);
   write_text_atomic(path, record.dump(2) + "\n");
 }
 
 std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty) {
   std::ifstream in(path, std::ios::binary);
   LMSHRINK_CHECK(in.good() && std::filesystem::is_regular_file(path), flag, " ", path, ": cannot open file");
+  note_input_path(path);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   std::string text = buffer.str();

@@ -39,7 +39,8 @@ void add_common_flags(CLI::App& cmd, CompressArgs& a) {
   cmd.add_option("--ratio", o.ratio, "fraction of the targeted matrices' parameters to remove, in (0, 1)");
   cmd.add_option("--budget-bytes", a.budget_bytes, "instead of --ratio: bytes for the targeted matrices, against "
                                                    "2 bytes per dense weight (bf16)");
-  cmd.add_option("--targets", a.targets, "all (default; attn for masa), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
+  cmd.add_option("--targets", a.targets, "all (default; attn for masa), attn, mlp, or a comma list of q,k,v,o,gate,up,down")
+      ->check([](const std::string& list) { return list.empty() ? std::string("empty list of projections") : std::string(); });
   cmd.add_option("--mode", a.mode, "one-shot (statistics of the original model, default) or sequential "
                                    "(block l calibrated on the compressed blocks before it)");
   add_calibration_flags(cmd, a.calib);

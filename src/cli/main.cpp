@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_flag("-q,--quiet", quiet, "No progress on stderr");
   app.add_option("--threads", threads, "CPU threads (default: all cores; more than the cores are clamped)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(lmshrink::cli::at_least(0));
   app.fallthrough();  // the global flags are accepted after the subcommand too: `lmshrink eval M --quiet`
   std::map<CLI::App*, lmshrink::cli::Command> commands;
   for (auto add : {lmshrink::cli::add_generate, lmshrink::cli::add_eval, lmshrink::cli::add_inspect,

@@ -48,7 +48,7 @@ TEST(EvalCli, BadInputIsOneLineAndExitCode2) {
   expect_bad_input(run_lmshrink("eval " + model + " --tasks piqa,nosuchtask --data " + quote(shared_path("data")), "bad_task"),
                    "unknown task 'nosuchtask'; known tasks: piqa, hellaswag");
   expect_bad_input(run_lmshrink("eval " + model + " --tasks copa --limit 0 --data " + quote(shared_path("data")), "bad_limit"),
-                   "--limit 0");
+                   "--limit: must be a number >= 1, got 0");
   expect_bad_input(run_lmshrink("eval " + model, "bad_nothing"), "--ppl FILE and/or --tasks");
   auto data = temp_dir("eval_cli_bad_data");
   std::filesystem::create_directories(data / "extra");

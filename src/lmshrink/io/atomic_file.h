@@ -23,7 +23,18 @@ class AtomicFile {
 };
 
 // A directory built in "<target>.tmp-<pid>" and renamed onto target by commit(). The target must not
-// exist (unless overwrite, which replaces it only at commit).
+// exist (unless overwrite, which replaces it only at commit), and must pass check_output_path (not
+// the working directory or above it; not an input, nor inside or around one).
+//
+// Replacing (overwrite): the finished folder and the old target swap places in one atomic
+// renameat2(RENAME_EXCHANGE), then the old one is deleted, so a kill at any instant leaves the old
+// or the new output complete at the target. Where the file system cannot exchange, the old target
+// is renamed aside to "<target>.tmp-<pid>.old" first; a kill between the two renames is repaired by
+// the next run (below).
+//
+// A marker file "<target>.tmp-<pid>.owner" names the folder as lmshrink's; each new AtomicDirectory
+// removes the staging folders of dead processes in its parent folder that carry such a marker (and
+// moves an ".old" back when its target is missing).
 class AtomicDirectory {
  public:
   AtomicDirectory(const std::string& target, bool overwrite);
@@ -34,7 +45,9 @@ class AtomicDirectory {
   void commit();
 
  private:
-  std::string target_, staging_;
+  void replace_target();
+
+  std::string target_, staging_, marker_;
   bool overwrite_ = false;
   bool committed_ = false;
 };

@@ -10,6 +10,7 @@
 #include "lmshrink/model/projections.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/kill_point.h"
 
 namespace lmshrink {
 
@@ -217,6 +218,7 @@ void HfModelWriter::write_block(int64_t layer) {
     }
   }
   ++next_layer_;
+  kill_point("block-written");
 }
 
 int64_t HfModelWriter::finish(const nlohmann::json& compression_info) {

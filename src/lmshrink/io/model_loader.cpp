@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "lmshrink/io/hf_model.h"
+#include "lmshrink/io/input_paths.h"
 #include "lmshrink/io/llama2c.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
 #include "lmshrink/tokenizer/load.h"
@@ -38,6 +39,7 @@ std::vector<fs::path> files_with_suffix(const fs::path& dir, const std::string& 
 
 LoadedModel load_model(const std::string& path) {
   LMSHRINK_CHECK(fs::exists(path), path, ": no such model file or directory");
+  note_input_path(path);
   fs::path checkpoint = path;
   if (fs::is_directory(checkpoint) && fs::exists(checkpoint / "config.json")) {
     return LoadedModel{checkpoint.string(), load_hf_model(checkpoint.string())};
@@ -76,6 +78,7 @@ std::string find_tokenizer_path(const std::string& tokenizer_path, const LoadedM
   }
   LMSHRINK_CHECK(fs::exists(path), path, ": no such tokenizer file");
   if (fs::is_directory(path) && fs::exists(fs::path(path) / "tokenizer.json")) path = (fs::path(path) / "tokenizer.json").string();
+  note_input_path(path);
   return path;
 }
 

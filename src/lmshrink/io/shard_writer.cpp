@@ -13,6 +13,7 @@
 #include "lmshrink/io/atomic_file.h"
 #include "lmshrink/io/safetensors.h"
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/kill_point.h"
 
 namespace lmshrink {
 
@@ -132,6 +133,7 @@ void ShardWriter::close_shard() {
   std::remove(data_path_.c_str());
   data_path_.clear();
   file_bytes_ += 8 + static_cast<int64_t>(header.size()) + open_bytes_;
+  kill_point("shard-written");
 }
 
 int64_t ShardWriter::finish() {

@@ -31,12 +31,12 @@ GenerationResult generate(const Transformer& model, const std::vector<int32_t>& 
   // The last generated token is never fed back, so the context bounds prompt + new - 1.
   max_new_tokens = std::min(max_new_tokens, config.max_position_embeddings + 1 - prompt_len);
 
+  Sampler sampler(sampling);  // checks the options even when nothing is generated
   GenerationResult result;
   result.tokens = prompt;
   result.prompt_tokens = prompt_len;
   if (max_new_tokens == 0) return result;
   torch::NoGradGuard no_grad;
-  Sampler sampler(sampling);
   // The cache holds keys and values in the compute dtype (float32; float64 for a float64 model), whatever the storage
   // dtype of the embeddings (bf16 checkpoints stay bf16: model/linear.h compute_tensor).
   at::ScalarType compute = model.embed_tokens().scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;

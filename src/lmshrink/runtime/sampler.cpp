@@ -17,7 +17,9 @@ int32_t argmax(const std::vector<float>& values) {
 }
 
 Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_state_(options.seed) {
-  LMSHRINK_CHECK(options.temperature >= 0.0f, "temperature: expected >= 0, got ", options.temperature);
+  LMSHRINK_CHECK(std::isfinite(options.temperature) && options.temperature >= 0.0f, "--temperature: expected a finite value >= 0, got ",
+                 options.temperature);
+  LMSHRINK_CHECK(std::isfinite(options.top_p), "--top-p: expected a finite value, got ", options.top_p);
   LMSHRINK_CHECK(options.temperature == 0.0f || options.seed != 0, "seed: must be non-zero (xorshift state)");
 }
 
@@ -31,14 +33,25 @@ float Sampler::random_f32() {
 
 namespace {
 
-void softmax_in_place(std::vector<float>& x) {
+// softmax(x / T) with the maximum subtracted before the division, so a tiny T cannot overflow (x - max <= 0).
+void softmax_in_place(std::vector<float>& x, float temperature) {
   float max_value = *std::max_element(x.begin(), x.end());
   float sum = 0.0f;
   for (float& v : x) {
-    v = std::exp(v - max_value);
+    v = std::exp((v - max_value) / temperature);
     sum += v;
   }
   for (float& v : x) v /= sum;
+}
+
+// NaN or +Inf logits (a model with non-finite weights) cannot be sampled; −Inf is a masked token.
+void check_finite_logits(const std::vector<float>& logits) {
+  bool any_finite = false;
+  for (float v : logits) {
+    LMSHRINK_CHECK(!std::isnan(v) && v != INFINITY, "sampling: the model produced a NaN or +Inf logit (non-finite weights?)");
+    any_finite = any_finite || std::isfinite(v);
+  }
+  LMSHRINK_CHECK(any_finite, "sampling: every logit is -Inf; nothing can be sampled");
 }
 
 int32_t sample_multinomial(const std::vector<float>& probs, float coin) {
@@ -56,6 +69,9 @@ int32_t sample_top_p(const std::vector<float>& probs, float top_p, float coin) {
   std::vector<std::pair<float, int32_t>> kept;
   for (size_t i = 0; i < probs.size(); ++i) {
     if (probs[i] >= cutoff) kept.push_back({probs[i], static_cast<int32_t>(i)});
+  }
+  if (kept.empty()) {  // a flat distribution with a small top_p can fall below the cutoff everywhere (run.c's bug)
+    return static_cast<int32_t>(std::max_element(probs.begin(), probs.end()) - probs.begin());
   }
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   float cumulative = 0.0f;
@@ -78,9 +94,10 @@ int32_t sample_top_p(const std::vector<float>& probs, float top_p, float coin) {
 }  // namespace
 
 int32_t Sampler::sample(std::vector<float> logits) {
-  if (options_.temperature == 0.0f) return argmax(logits);
-  for (float& v : logits) v /= options_.temperature;
-  softmax_in_place(logits);
+  LMSHRINK_CHECK(!logits.empty(), "sampling: empty logits");
+  check_finite_logits(logits);
+  if (options_.temperature == 0.0f || logits.size() == 1) return argmax(logits);
+  softmax_in_place(logits, options_.temperature);
   float coin = random_f32();
   if (options_.top_p <= 0.0f || options_.top_p >= 1.0f) return sample_multinomial(logits, coin);
   return sample_top_p(logits, options_.top_p, coin);

@@ -1,0 +1,125 @@
+// Hostile input through the binary (issue 21): config.json fields of the wrong type or out of range, numeric
+// flags outside their domain, and sampling from non-finite distributions all end in one line naming the file,
+// field or flag and exit code 2 — never a segfault, an uncaught library exception (exit 1) or a silent exit 0.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_helpers.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using lmshrink::testing::CommandResult;
+using lmshrink::testing::expect_bad_input;
+using lmshrink::testing::quote;
+using lmshrink::testing::read_json;
+using lmshrink::testing::run_lmshrink;
+using lmshrink::testing::shared_path;
+using lmshrink::testing::slurp;
+
+// stories260K as a float32 Hugging Face directory, made once per test binary run.
+fs::path hf_stories() {
+  static fs::path dir = [] {
+    fs::path d = lmshrink::testing::temp_dir("hostile_hf") / "hf";
+    CommandResult r = run_lmshrink("convert " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(d.string()) +
+                                       " --dtype f32", "hostile_convert");
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+    return d;
+  }();
+  return dir;
+}
+
+// A copy of hf_stories() whose config.json has `field` set to `value` (a JSON text).
+fs::path with_config_field(const std::string& field, const std::string& value, const std::string& tag) {
+  fs::path copy = lmshrink::testing::temp_dir("cfg_" + tag) / "model";
+  fs::copy(hf_stories(), copy);
+  nlohmann::json config = read_json(copy / "config.json");
+  nlohmann::json* target = &config;
+  std::string key = field;
+  if (size_t dot = field.find('.'); dot != std::string::npos) {
+    target = &config[field.substr(0, dot)];
+    key = field.substr(dot + 1);
+  }
+  (*target)[key] = nlohmann::json::parse(value);
+  std::ofstream(copy / "config.json") << config.dump(2);
+  return copy;
+}
+
+TEST(HostileInputCliTest, ConfigFieldsOfTheWrongTypeOrRangeNameTheField) {
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"head_dim", "\"8\"", "\"head_dim\" must be an integer"},
+      {"num_key_value_heads", "4.5", "\"num_key_value_heads\" must be an integer"},
+      {"rms_norm_eps", "\"1e-5\"", "\"rms_norm_eps\" must be a finite number"},
+      {"tie_word_embeddings", "1", "\"tie_word_embeddings\" must be true or false"},
+      {"torch_dtype", "32", "\"torch_dtype\" must be a string"},
+      {"bos_token_id", "1099511627776", "\"bos_token_id\" is out of range"},
+      {"eos_token_id", "[2, \"x\"]", "\"eos_token_id\" must be an integer"},
+      {"eos_token_id", "600", "eos_token_id 600 is outside the vocabulary"},
+      {"max_position_embeddings", "2147483648", "max_position_embeddings must be in"},
+      {"rope_theta", "0", "rope_theta must be positive"},
+      {"rope_theta", "-1", "rope_theta must be positive"},
+      {"rms_norm_eps", "-1", "rms_norm_eps must be positive"},
+      {"hidden_size", "99999999999", "sizes beyond any supported model"},
+      {"rope_scaling", "{\"rope_type\": \"linear\", \"factor\": 0}", "rope_scaling.factor must be positive"},
+      {"rope_scaling", "{\"rope_type\": \"linear\", \"factor\": \"2\"}", "\"rope_scaling.factor\" must be a finite number"},
+      {"architectures", "[7]", "\"architectures\" must be a string"},
+  };
+  int index = 0;
+  for (const auto& [field, value, message] : cases) {
+    fs::path model = with_config_field(field, value, std::to_string(index++));
+    expect_bad_input(run_lmshrink("inspect " + quote(model.string()), "cfg_run"), message);
+    expect_bad_input(run_lmshrink("inspect " + quote(model.string()), "cfg_run"), "config.json");
+  }
+}
+
+TEST(HostileInputCliTest, NumericFlagsOutsideTheirDomainNameTheFlag) {
+  std::string stories = quote(lmshrink::testing::stories_bin());
+  std::string text = quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
+  expect_bad_input(run_lmshrink("generate " + stories + " --temperature nan", "fl1"), "--temperature");
+  expect_bad_input(run_lmshrink("generate " + stories + " --temperature inf --steps 4", "fl2"), "--temperature");
+  expect_bad_input(run_lmshrink("generate " + stories + " --temperature 1 --top-p nan --steps 4", "fl3"), "--top-p");
+  expect_bad_input(run_lmshrink("generate " + stories + " --temperature 1 --seed -1 --steps 4", "fl4"), "--seed");
+  expect_bad_input(run_lmshrink("eval " + stories + " --ppl " + text + " --limit -5", "fl5"), "--limit");
+  expect_bad_input(run_lmshrink("compress " + stories + " -o /tmp/never-written --method svd --ratio 0.2 --targets ''", "fl6"),
+                   "--targets");
+  EXPECT_FALSE(fs::exists("/tmp/never-written"));
+}
+
+TEST(HostileInputCliTest, ExtremeTemperaturesSampleWithoutCrashing) {
+  std::string stories = quote(lmshrink::testing::stories_bin());
+  for (const char* temperature : {"1e-45", "1e-30", "1e30"}) {
+    CommandResult r = run_lmshrink("generate " + stories + " --temperature " + temperature + " --top-p 0.9 --steps 16", "temp");
+    EXPECT_EQ(r.exit_code, 0) << temperature << ": " << r.stderr_text;
+    r = run_lmshrink("generate " + stories + " --temperature " + temperature + " --top-p 0.001 --steps 16", "temp_p");
+    EXPECT_EQ(r.exit_code, 0) << temperature << ": " << r.stderr_text;
+  }
+  // A tiny temperature is greedy decoding in the limit: the same text as --temperature 0.
+  CommandResult greedy = run_lmshrink("generate " + stories + " --temperature 0 --steps 24", "greedy");
+  CommandResult tiny = run_lmshrink("generate " + stories + " --temperature 1e-45 --top-p 0.9 --steps 24", "tiny");
+  EXPECT_EQ(tiny.stdout_text, greedy.stdout_text);
+}
+
+// Sets the first float32 of `tensor` in a single-file safetensors checkpoint to `value`.
+void poison_tensor(const fs::path& file, const std::string& tensor, float value) {
+  std::string bytes = slurp(file);
+  uint64_t header_length = 0;
+  std::memcpy(&header_length, bytes.data(), 8);
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, header_length));
+  uint64_t begin = header.at(tensor).at("data_offsets").at(0).get<uint64_t>();
+  std::memcpy(bytes.data() + 8 + header_length + begin, &value, sizeof(value));
+  std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST(HostileInputCliTest, NonFiniteLogitsAreAnErrorWhenSampling) {
+  fs::path model = lmshrink::testing::temp_dir("nan_model") / "model";
+  fs::copy(hf_stories(), model);
+  poison_tensor(model / "model.safetensors", "model.norm.weight", std::nanf(""));
+  CommandResult r = run_lmshrink("generate " + quote(model.string()) + " --temperature 1 --steps 8", "nan_gen");
+  expect_bad_input(r, "non-finite");
+}
+
+}  // namespace
