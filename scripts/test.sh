@@ -23,3 +23,7 @@ export LMSHRINK_KERNELS=portable ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Hasw
 echo "test: second pass with LMSHRINK_KERNELS=$LMSHRINK_KERNELS ATEN_CPU_CAPABILITY=$ATEN_CPU_CAPABILITY OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
 ./lmshrink --version
 ctest --output-on-failure -j"$(nproc)" --timeout 600 -LE scale  # the scale bench measures memory, not kernels: once
+# Third step: AddressSanitizer + UndefinedBehaviorSanitizer build of the parsers, the CLI and their tests (issue 21),
+# in build-sanitize/; any sanitizer report fails the run.
+cd ..
+bash scripts/sanitize.sh

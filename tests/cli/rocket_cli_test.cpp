@@ -57,7 +57,8 @@ TEST(RocketCliTest, ProfileOnceThenCompressFromTheSavedProfile) {
   fs::path uniform = dir / "u";
   CommandResult u = run_lmshrink(rocket_args(uniform, "--ratio 0.3 --alloc uniform --profile " + quote(profile.string())), "rocket_cli_u");
   ASSERT_EQ(u.exit_code, 0) << u.stderr_text;
-  for (const auto& layer : read_json(uniform / "lmshrink_run.json")["layers"]) EXPECT_NEAR(layer["ratio"].get<double>(), 0.3, 1e-9);
+  nlohmann::json uniform_record = read_json(uniform / "lmshrink_run.json");  // a range-for over a temporary's member dangles
+  for (const auto& layer : uniform_record["layers"]) EXPECT_NEAR(layer["ratio"].get<double>(), 0.3, 1e-9);
 }
 
 TEST(RocketCliTest, HealFineTunesTheFactorsAndRecordsPerplexityBeforeAndAfter) {
