@@ -107,6 +107,18 @@ TEST(AtomicDirectoryTest, AbandonedOutputLeavesNothingBehind) {
   EXPECT_EQ(std::distance(fs::directory_iterator(parent), fs::directory_iterator()), 1);
 }
 
+TEST(AtomicDirectoryTest, MissingParentsAreCreatedAndAFailedStartLeavesNoMarker) {
+  fs::path parent = lmshrink::testing::temp_dir("atomic_parents");
+  {
+    lmshrink::AtomicDirectory out((parent / "a" / "b" / "model").string(), false);
+    out.commit();
+  }
+  EXPECT_TRUE(fs::is_directory(parent / "a" / "b" / "model"));
+  std::ofstream(parent / "file") << "x";
+  EXPECT_THROW(lmshrink::AtomicDirectory((parent / "file" / "model").string(), false), lmshrink::Error);  // not a folder
+  EXPECT_EQ(std::distance(fs::directory_iterator(parent), fs::directory_iterator()), 2) << "only a/ and file";
+}
+
 }  // namespace
 
 namespace {

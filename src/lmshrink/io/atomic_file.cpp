@@ -109,16 +109,21 @@ AtomicDirectory::AtomicDirectory(const std::string& target, bool overwrite)
                  ": output already exists (choose another path or pass --force to replace it)");
   staging_ = target_ + ".tmp-" + std::to_string(::getpid());
   marker_ = staging_ + ".owner";
-  {
-    std::FILE* marker = std::fopen(marker_.c_str(), "wb");
-    LMSHRINK_CHECK(marker != nullptr, target_, ": cannot create files beside the output (folder missing or not writable?)");
-    std::fputs("lmshrink staging folder\n", marker);
-    std::fclose(marker);
-  }
-  fs::remove_all(staging_);
   std::error_code error;
-  fs::create_directories(staging_, error);
-  LMSHRINK_CHECK(!error, staging_, ": cannot create output folder: ", error.message());
+  fs::path parent = fs::path(target_).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, error);  // -o a/b/out creates a/b, as it always did
+  LMSHRINK_CHECK(!error, target_, ": cannot create the folder ", parent.string(), ": ", error.message());
+  std::FILE* marker = std::fopen(marker_.c_str(), "wb");
+  LMSHRINK_CHECK(marker != nullptr, target_, ": cannot create files beside the output (folder not writable?)");
+  std::fputs("lmshrink staging folder\n", marker);
+  std::fclose(marker);
+  fs::remove_all(staging_, error);
+  if (!error) fs::create_directories(staging_, error);
+  if (error) {  // the destructor will not run: take the marker back here
+    std::error_code ignored;
+    fs::remove(marker_, ignored);
+    fail(staging_, ": cannot create output folder: ", error.message());
+  }
   kill_point("staging-created");
 }
 
