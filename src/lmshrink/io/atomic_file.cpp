@@ -151,8 +151,11 @@ void AtomicDirectory::replace_target() {
   LMSHRINK_CHECK(!error, target_, ": cannot move the old output aside: ", error.message());
   kill_point("after-aside");
   fs::rename(staging_, target_, error);
-  LMSHRINK_CHECK(!error, target_, ": cannot move the finished output into place (the old one is at ", old, "): ",
-                 error.message());
+  if (error) {
+    std::error_code ignored;
+    fs::rename(old, target_, ignored);  // put the old output back before giving up
+    fail(target_, ": cannot move the finished output into place: ", error.message());
+  }
   committed_ = true;
   fs::remove_all(old, error);
 }
