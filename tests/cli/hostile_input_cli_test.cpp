@@ -123,3 +123,18 @@ TEST(HostileInputCliTest, NonFiniteLogitsAreAnErrorWhenSampling) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(HostileInputCliTest, DeeplyNestedTokenizerComponentsAreAnErrorNotAStackOverflow) {
+  const int depth = 100000;
+  std::string nested;
+  for (int i = 0; i < depth; ++i) nested += R"({"type":"Sequence","normalizers":[)";
+  for (int i = 0; i < depth; ++i) nested += "]}";
+  std::string json = R"({"version":"1.0","model":{"type":"BPE","vocab":{"a":0},"merges":[]},"normalizer":)" + nested + "}";
+  std::string path = lmshrink::testing::write_file("nested_tok", "tokenizer.json", json);
+  lmshrink::testing::expect_bad_input(run_lmshrink("tokenize " + quote(path) + " --text hi", "nested"),
+                                      "nested deeper than");
+}
+
+}  // namespace

@@ -5,6 +5,7 @@
 
 #include "lmshrink/tokenizer/byte_level.h"
 #include "lmshrink/tokenizer/hf_normalizer.h"
+#include "lmshrink/tokenizer/nesting.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -73,12 +74,13 @@ HfDecoder::Step HfDecoder::make_step(Kind kind, std::string pattern, std::string
   return step;
 }
 
-void HfDecoder::add_steps(const nlohmann::json& spec, const std::string& path) {
+void HfDecoder::add_steps(const nlohmann::json& spec, const std::string& path, int depth) {
   if (spec.is_null()) return;
+  LMSHRINK_CHECK(depth <= kMaxTokenizerNesting, path, ": decoder: Sequence nested deeper than ", kMaxTokenizerNesting);
   LMSHRINK_CHECK(spec.is_object() && spec.contains("type"), path, ": decoder: expected an object with a \"type\"");
   std::string type = spec["type"].get<std::string>();
   if (type == "Sequence") {
-    for (const nlohmann::json& inner : spec.at("decoders")) add_steps(inner, path);
+    for (const nlohmann::json& inner : spec.at("decoders")) add_steps(inner, path, depth + 1);
   } else if (type == "ByteLevel") {
     steps_.push_back(make_step(Kind::kByteLevel));
   } else if (type == "Replace") {

@@ -39,7 +39,7 @@ class HfDecoder {
     bool strip_leading_space = true;  // Metaspace
   };
   static Step make_step(Kind kind, std::string pattern = "", std::string content = "");
-  void add_steps(const nlohmann::json& spec, const std::string& path);
+  void add_steps(const nlohmann::json& spec, const std::string& path, int depth = 0);  // depth: Sequence nesting
   static void apply_step(const Step& step, bool at_text_start, std::vector<std::string>& tokens);
 
   std::vector<Step> steps_;

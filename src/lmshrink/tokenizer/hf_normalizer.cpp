@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lmshrink/tokenizer/nesting.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -25,12 +26,13 @@ std::string replace_all(std::string_view text, std::string_view pattern, std::st
 
 HfNormalizer::HfNormalizer(const nlohmann::json& spec, const std::string& path) { add_steps(spec, path); }
 
-void HfNormalizer::add_steps(const nlohmann::json& spec, const std::string& path) {
+void HfNormalizer::add_steps(const nlohmann::json& spec, const std::string& path, int depth) {
   if (spec.is_null()) return;
+  LMSHRINK_CHECK(depth <= kMaxTokenizerNesting, path, ": normalizer: Sequence nested deeper than ", kMaxTokenizerNesting);
   LMSHRINK_CHECK(spec.is_object() && spec.contains("type"), path, ": normalizer: expected an object with a \"type\"");
   std::string type = spec["type"].get<std::string>();
   if (type == "Sequence") {
-    for (const nlohmann::json& inner : spec.at("normalizers")) add_steps(inner, path);
+    for (const nlohmann::json& inner : spec.at("normalizers")) add_steps(inner, path, depth + 1);
   } else if (type == "NFC" || type == "NFD" || type == "NFKC" || type == "NFKD") {
     UnicodeForm form = type == "NFC" ? UnicodeForm::NFC
                        : type == "NFD" ? UnicodeForm::NFD

@@ -31,7 +31,7 @@ class HfNormalizer {
     std::string content;                 // Replace: the replacement
     std::shared_ptr<Pcre2Regex> regex;   // Replace with a Regex pattern
   };
-  void add_steps(const nlohmann::json& spec, const std::string& path);
+  void add_steps(const nlohmann::json& spec, const std::string& path, int depth = 0);  // depth: Sequence nesting
   static std::string apply_step(const Step& step, std::string text);
 
   std::vector<Step> steps_;

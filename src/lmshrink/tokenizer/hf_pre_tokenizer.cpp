@@ -4,18 +4,20 @@
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/tokenizer/hf_normalizer.h"
+#include "lmshrink/tokenizer/nesting.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
 
 HfPreTokenizer::HfPreTokenizer(const nlohmann::json& spec, const std::string& path) { add_steps(spec, path); }
 
-void HfPreTokenizer::add_steps(const nlohmann::json& spec, const std::string& path) {
+void HfPreTokenizer::add_steps(const nlohmann::json& spec, const std::string& path, int depth) {
   if (spec.is_null()) return;
+  LMSHRINK_CHECK(depth <= kMaxTokenizerNesting, path, ": pre_tokenizer: Sequence nested deeper than ", kMaxTokenizerNesting);
   LMSHRINK_CHECK(spec.is_object() && spec.contains("type"), path, ": pre_tokenizer: expected an object with a \"type\"");
   std::string type = spec["type"].get<std::string>();
   if (type == "Sequence") {
-    for (const nlohmann::json& inner : spec.at("pretokenizers")) add_steps(inner, path);
+    for (const nlohmann::json& inner : spec.at("pretokenizers")) add_steps(inner, path, depth + 1);
   } else if (type == "Split") {
     add_split(spec, path);
   } else if (type == "ByteLevel") {

@@ -54,7 +54,7 @@ class HfPreTokenizer {
     Prepend prepend = Prepend::kNever;  // Metaspace
     bool split = false;                 // Metaspace
   };
-  void add_steps(const nlohmann::json& spec, const std::string& path);
+  void add_steps(const nlohmann::json& spec, const std::string& path, int depth = 0);  // depth: Sequence nesting
   void add_split(const nlohmann::json& spec, const std::string& path);
   void add_metaspace(const nlohmann::json& spec, const std::string& path);
   static void find_matches(const Step& step, std::string_view piece, std::vector<ByteSpan>& matches);

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "lmshrink/tokenizer/nesting.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -13,8 +14,13 @@ namespace {
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   LMSHRINK_CHECK(in.good(), path, ": cannot open");
+  // nlohmann's copies recurse per level: deeper documents are refused while parsing (real files nest < 10 levels).
+  auto depth_limit = [&path](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    LMSHRINK_CHECK(depth <= 4 * kMaxTokenizerNesting, path, ": JSON nested deeper than ", 4 * kMaxTokenizerNesting, " levels");
+    return true;
+  };
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(in, depth_limit);
   } catch (const nlohmann::json::parse_error& error) {
     fail(path, ": malformed JSON (expected a tokenizer JSON object): ", error.what());
   }
@@ -80,11 +86,12 @@ void HfTokenizer::read_added_tokens(const nlohmann::json& added_tokens, const st
   normalized_splitter_ = AddedTokenSplitter(std::move(normalized_tokens));
 }
 
-void HfTokenizer::read_post_processor(const nlohmann::json& spec, const std::string& path) {
+void HfTokenizer::read_post_processor(const nlohmann::json& spec, const std::string& path, int depth) {
   if (spec.is_null()) return;
+  LMSHRINK_CHECK(depth <= kMaxTokenizerNesting, path, ": post_processor: Sequence nested deeper than ", kMaxTokenizerNesting);
   std::string type = spec.at("type").get<std::string>();
   if (type == "Sequence") {
-    for (const nlohmann::json& inner : spec.at("processors")) read_post_processor(inner, path);
+    for (const nlohmann::json& inner : spec.at("processors")) read_post_processor(inner, path, depth + 1);
   } else if (type == "ByteLevel") {
     return;  // adjusts offsets only
   } else if (type == "TemplateProcessing") {

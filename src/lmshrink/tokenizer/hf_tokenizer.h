@@ -59,7 +59,7 @@ class HfTokenizer : public Tokenizer {
  private:
   void read_tokenizer_json(const std::string& path);
   void read_added_tokens(const nlohmann::json& added_tokens, const std::string& path);
-  void read_post_processor(const nlohmann::json& spec, const std::string& path);
+  void read_post_processor(const nlohmann::json& spec, const std::string& path, int depth = 0);
   void read_tokenizer_config(const std::string& path);
   void encode_segment(std::string_view text, bool at_text_start, std::vector<int32_t>& ids) const;
   void encode_normalized(std::string_view text, bool at_text_start, std::vector<int32_t>& ids) const;
