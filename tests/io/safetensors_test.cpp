@@ -98,6 +98,13 @@ TEST(SafetensorsTest, UnknownDtypeAndSizeMismatchAreErrors) {
   EXPECT_NE(error_of(raw_file("dtype", dtype.dump(), 8)).find("unsupported dtype U64"), std::string::npos);
   nlohmann::json size = {{"a", {{"dtype", "F16"}, {"shape", {3}}, {"data_offsets", {0, 8}}}}};
   EXPECT_NE(error_of(raw_file("size", size.dump(), 8)).find("need 6 bytes"), std::string::npos);
+  // Shapes whose element or byte count wraps 64 bits (2^62 * 8 wraps to 0 and matched empty offsets before).
+  nlohmann::json wrap = {{"a", {{"dtype", "F32"}, {"shape", {uint64_t{1} << 62, 8}}, {"data_offsets", {0, 0}}}}};
+  EXPECT_NE(error_of(raw_file("wrap", wrap.dump(), 0)).find("more elements than 64 bits"), std::string::npos);
+  nlohmann::json bytes = {{"a", {{"dtype", "F32"}, {"shape", {uint64_t{1} << 62}}, {"data_offsets", {0, 0}}}}};
+  EXPECT_NE(error_of(raw_file("wrap_bytes", bytes.dump(), 0)).find("more bytes than 64 bits"), std::string::npos);
+  nlohmann::json huge = {{"a", {{"dtype", "F32"}, {"shape", {UINT64_MAX}}, {"data_offsets", {0, 0}}}}};
+  EXPECT_NE(error_of(raw_file("huge", huge.dump(), 0)).find("non-negative integers"), std::string::npos);
 }
 
 TEST(SafetensorsTest, UnalignedDataIsCopiedCorrectly) {

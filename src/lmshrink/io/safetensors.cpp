@@ -78,9 +78,11 @@ SafetensorInfo parse_entry(const std::string& path, const std::string& name, con
   info.dtype = entry["dtype"].get<std::string>();
   int64_t numel = 1;
   for (const auto& d : entry["shape"]) {
-    LMSHRINK_CHECK(d.is_number_unsigned(), where, ": shape entries must be non-negative integers");
+    LMSHRINK_CHECK(d.is_number_unsigned() && d.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX), where,
+                   ": shape entries must be non-negative integers");
     info.shape.push_back(d.get<int64_t>());
-    numel *= info.shape.back();
+    LMSHRINK_CHECK(!__builtin_mul_overflow(numel, info.shape.back(), &numel), where, ": shape ", entry["shape"].dump(),
+                   " has more elements than 64 bits can count");
   }
   LMSHRINK_CHECK(entry["data_offsets"][0].is_number_unsigned() && entry["data_offsets"][1].is_number_unsigned(),
                  where, ": data_offsets must be non-negative integers");
@@ -88,7 +90,9 @@ SafetensorInfo parse_entry(const std::string& path, const std::string& name, con
   info.end = entry["data_offsets"][1].get<int64_t>();
   LMSHRINK_CHECK(info.begin <= info.end && info.end <= buffer_bytes, where, ": data_offsets [", info.begin, ", ",
                  info.end, ") out of range of the ", buffer_bytes, "-byte data buffer");
-  int64_t expected = numel * safetensors_dtype_bytes(info.dtype, where);
+  int64_t expected = 0;
+  LMSHRINK_CHECK(!__builtin_mul_overflow(numel, safetensors_dtype_bytes(info.dtype, where), &expected), where, ": shape ",
+                 entry["shape"].dump(), " needs more bytes than 64 bits can count");
   LMSHRINK_CHECK(info.end - info.begin == expected, where, ": shape and dtype ", info.dtype, " need ", expected,
                  " bytes, data_offsets give ", info.end - info.begin);
   return info;
