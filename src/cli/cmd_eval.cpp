@@ -1,6 +1,7 @@
 // lmshrink eval MODEL: perplexity of a text file under a named protocol (gptq | llamacpp |
 // wikitext-doc, the last being lm-eval's document-level WikiText word perplexity) and zero-shot
 // tasks with lm-eval-harness 0.4 conventions (--tasks), written as one results JSON (--json).
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -77,6 +78,8 @@ nlohmann::json run_ppl(const EvalArgs& args, const LoadedModel& loaded, const Lo
   std::string synthetic = config.source_format == "synthetic" ? ", synthetic model" : "";
   if (args.protocol == "wikitext-doc") {
     RollingPerplexity r = wikitext_word_perplexity(model, tokenizer, text, args.limit > 0 ? args.limit : 0, args.batch_size);
+    LMSHRINK_CHECK(std::isfinite(r.word_perplexity), loaded.path,
+                   ": the model's log-probabilities are not finite (NaN or Inf weights?)");
     std::printf("word_perplexity %.4f  byte_perplexity %.5f  bits_per_byte %.5f  (lm-eval wikitext, %lld documents, "
                 "%lld words, %lld tokens, %lld windows of %lld, %s%s) %.1f s\n",
                 r.word_perplexity, r.byte_perplexity, r.bits_per_byte, static_cast<long long>(r.documents),
@@ -97,6 +100,7 @@ nlohmann::json run_ppl(const EvalArgs& args, const LoadedModel& loaded, const Lo
                  loaded.path, " (", config.max_position_embeddings, " tokens)");
   std::vector<int32_t> tokens = tokenizer.encode(text, true, false);
   PerplexityResult r = perplexity(*loaded.model, tokens, protocol, seq_len, args.batch_size);
+  LMSHRINK_CHECK(std::isfinite(r.nll), loaded.path, ": the model's log-probabilities are not finite (NaN or Inf weights?)");
   std::printf("ppl %.4f +/- %.5f  (protocol %s, seq_len %lld, %lld windows, %lld tokens scored, nll %.5f, fp32, %s%s) %.1f s\n",
               r.ppl, r.ppl_stderr, r.protocol.c_str(), static_cast<long long>(r.seq_len),
               static_cast<long long>(r.windows), static_cast<long long>(r.tokens_scored), r.nll,

@@ -120,6 +120,8 @@ TEST(HostileInputCliTest, NonFiniteLogitsAreAnErrorWhenSampling) {
   poison_tensor(model / "model.safetensors", "model.norm.weight", std::nanf(""));
   CommandResult r = run_lmshrink("generate " + quote(model.string()) + " --temperature 1 --steps 8", "nan_gen");
   expect_bad_input(r, "non-finite");
+  std::string text = quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
+  expect_bad_input(run_lmshrink("eval " + quote(model.string()) + " --ppl " + text, "nan_eval"), "not finite");
 }
 
 }  // namespace
