@@ -66,13 +66,18 @@ void AtomicFile::commit() {
 
 namespace {
 
+const std::string kMarkerSuffix = ".owner";  // "<target>.tmp-<pid>" + this names a staging folder's marker file
+
 bool process_alive(long pid) { return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH; }
 
 // "<name>.tmp-<pid>.owner" -> pid, or -1 when `file` is not such a marker.
 long marker_pid(const std::string& file) {
-  const std::string suffix = ".owner", infix = ".tmp-";
-  if (file.size() <= suffix.size() || file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0) return -1;
-  std::string stem = file.substr(0, file.size() - suffix.size());
+  const std::string infix = ".tmp-";
+  if (file.size() <= kMarkerSuffix.size() ||
+      file.compare(file.size() - kMarkerSuffix.size(), kMarkerSuffix.size(), kMarkerSuffix) != 0) {
+    return -1;
+  }
+  std::string stem = file.substr(0, file.size() - kMarkerSuffix.size());
   size_t at = stem.rfind(infix);
   if (at == std::string::npos || at + infix.size() == stem.size()) return -1;
   std::string digits = stem.substr(at + infix.size());
@@ -88,7 +93,8 @@ void remove_stale_staging(const fs::path& dir) {
     std::string name = entry.path().filename().string();
     long pid = marker_pid(name);
     if (pid <= 0 || process_alive(pid) || slurp_prefix(entry.path()) != "lmshrink") continue;
-    std::string staging = entry.path().string().substr(0, entry.path().string().size() - 6);  // drop ".owner"
+    std::string marker = entry.path().string();
+    std::string staging = marker.substr(0, marker.size() - kMarkerSuffix.size());
     std::string target = staging.substr(0, staging.rfind(".tmp-")), old = staging + ".old";
     std::error_code ignored;
     if (fs::exists(old, ignored) && !fs::exists(target, ignored)) fs::rename(old, target, ignored);
@@ -108,7 +114,7 @@ AtomicDirectory::AtomicDirectory(const std::string& target, bool overwrite)
   LMSHRINK_CHECK(overwrite || !fs::exists(fs::symlink_status(target_)), target_,
                  ": output already exists (choose another path or pass --force to replace it)");
   staging_ = target_ + ".tmp-" + std::to_string(::getpid());
-  marker_ = staging_ + ".owner";
+  marker_ = staging_ + kMarkerSuffix;
   std::error_code error;
   fs::path parent = fs::path(target_).parent_path();
   if (!parent.empty()) fs::create_directories(parent, error);  // -o a/b/out creates a/b, as it always did
