@@ -27,3 +27,5 @@ ctest --output-on-failure -j"$(nproc)" --timeout 600 -LE scale  # the scale benc
 # in build-sanitize/; any sanitizer report fails the run.
 cd ..
 bash scripts/sanitize.sh
+# Fourth step: the libFuzzer harnesses of the readers (fuzz/, clang), each run for a short smoke time on its seeds.
+bash scripts/fuzz.sh "${LMSHRINK_FUZZ_SECONDS:-20}"

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "cli/commands.h"
+#include "lmshrink/io/finite_weights.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/model/inspect.h"
 #include "lmshrink/util/error.h"
@@ -13,7 +14,16 @@ namespace {
 
 struct InspectArgs {
   std::string model, json;
+  bool allow_nonfinite = false;
 };
+
+// The block and head layers whose weights hold NaN or Inf (inspect --allow-nonfinite).
+std::vector<std::string> nonfinite_layers(const Transformer& model) {
+  std::vector<std::string> names;
+  for (const NamedLinear& named : model.named_linears())
+    if (first_nonfinite(named.linear->dense()) >= 0) names.push_back(named.name);
+  return names;
+}
 
 nlohmann::json config_json(const ModelConfig& c) {
   return {{"architecture", c.architecture}, {"source_format", c.source_format}, {"hidden_size", c.hidden_size},
@@ -25,7 +35,7 @@ nlohmann::json config_json(const ModelConfig& c) {
 }
 
 void run_inspect(const InspectArgs& args) {
-  LoadedModel loaded = load_model(args.model);
+  LoadedModel loaded = load_model(args.model, args.allow_nonfinite);
   const Transformer& model = *loaded.model;
   const ModelConfig& c = model.config();
   ModelSummary summary = summarize_model(model);
@@ -60,6 +70,11 @@ void run_inspect(const InspectArgs& args) {
   std::string formats_line;
   for (const auto& [format, count] : format_counts) formats_line += str_cat(formats_line.empty() ? "" : ", ", count, " ", format);
   std::printf("  linear formats: %s\n", formats_line.c_str());
+  if (args.allow_nonfinite) {
+    std::vector<std::string> bad = nonfinite_layers(model);
+    std::printf("  layers holding NaN or Inf: %zu%s%s\n", bad.size(), bad.empty() ? "" : ", first ",
+                bad.empty() ? "" : bad[0].c_str());
+  }
   if (!args.json.empty()) {
     nlohmann::json formats = nlohmann::json::object();
     for (const NamedLinear& named : model.named_linears()) formats[named.name] = named.linear->format();
@@ -77,6 +92,8 @@ Command add_inspect(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("inspect", "Architecture, shapes, parameters and bytes per module type");
   cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--json", args->json, "write a JSON record here");
+  cmd->add_flag("--allow-nonfinite", args->allow_nonfinite,
+                "load weights holding NaN or Inf and count the layers that do (every other command refuses them)");
   return [args] { run_inspect(*args); };
 }
 

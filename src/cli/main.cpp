@@ -3,6 +3,7 @@
 // exit 1 for internal errors.
 #include <torch/torch.h>
 
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <thread>
@@ -21,6 +22,9 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A file-size limit (ulimit -f) must end in the writers' clean "write failed: File too large" error, removing
+  // the partial output, not in the default SIGXFSZ kill that leaves it behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"lmshrink: training-free compression of transformer language models"};
   app.require_subcommand(1);
   // --version also names the CPU code paths in use: floating-point results can differ between them (issue 27).

@@ -104,6 +104,31 @@ TEST(CrashCliTest, AKillAtAnyStepLeavesTheOldOrTheNewOutputComplete) {
   }
 }
 
+// A full disk, as a file-size limit (ulimit -f: the write fails with EFBIG once lmshrink ignores SIGXFSZ): every
+// writing command ends with a one-line error and exit 2, a new output is absent, an output it would replace is
+// untouched, and no staging folder is left.
+TEST(CrashCliTest, AFullDiskIsACleanErrorWithNoPartialOutput) {
+  fs::path dir = lmshrink::testing::temp_dir("disk_full");
+  fs::path hf_model = dir / "hf";
+  ASSERT_EQ(run_lmshrink("convert " + quote(lmshrink::testing::stories_bin()) + " -o " + quote(hf_model.string()), "full_hf").exit_code, 0);
+  for (const WritingCommand& command : writing_commands(hf_model)) {
+    fs::path old_out = dir / (command.name + "-old"), new_out = dir / (command.name + "-new");
+    ASSERT_EQ(run_lmshrink(command.args(old_out, 0), "full_old").exit_code, 0) << command.name;
+    auto old_files = snapshot(old_out);
+    for (const std::string& limit_kb : {"8", "200"}) {  // inside the first file; inside a later one
+      // run_lmshrink appends the binary and its arguments: they become bash's $0 and $@.
+      std::string limited = "--chdir=" + quote(dir.string()) + " bash -c 'ulimit -f " + limit_kb + " && exec \"$0\" \"$@\"'";
+      CommandResult fresh = run_lmshrink(command.args(new_out, 1), "full_new", limited);
+      expect_bad_input(fresh, "File too large");
+      EXPECT_FALSE(fs::exists(new_out)) << command.name << " at " << limit_kb << " KB";
+      CommandResult replace = run_lmshrink(command.args(old_out, 1) + " --force", "full_replace", limited);
+      expect_bad_input(replace, "File too large");
+      EXPECT_EQ(snapshot(old_out), old_files) << command.name << " at " << limit_kb << " KB";
+      EXPECT_TRUE(leftovers(dir).empty()) << command.name << " at " << limit_kb << " KB: " << leftovers(dir)[0];
+    }
+  }
+}
+
 // `cd DIR && lmshrink ARGS`, so that relative outputs such as "." mean DIR.
 CommandResult run_in(const fs::path& dir, const std::string& args, const std::string& tag) {
   return run_lmshrink(args, tag, "--chdir=" + quote(dir.string()));

@@ -114,14 +114,27 @@ void poison_tensor(const fs::path& file, const std::string& tensor, float value)
   std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-TEST(HostileInputCliTest, NonFiniteLogitsAreAnErrorWhenSampling) {
+// NaN or Inf in a weight is refused at load by every command, naming the tensor; inspect --allow-nonfinite loads it
+// and counts the layers that hold one.
+TEST(HostileInputCliTest, NonFiniteWeightsAreRefusedAtLoadNamingTheTensor) {
   fs::path model = lmshrink::testing::temp_dir("nan_model") / "model";
   fs::copy(hf_stories(), model);
-  poison_tensor(model / "model.safetensors", "model.norm.weight", std::nanf(""));
-  CommandResult r = run_lmshrink("generate " + quote(model.string()) + " --temperature 1 --steps 8", "nan_gen");
-  expect_bad_input(r, "non-finite");
+  poison_tensor(model / "model.safetensors", "model.layers.2.self_attn.q_proj.weight", std::nanf(""));
+  std::string m = quote(model.string()), out = quote((model.parent_path() / "out").string());
   std::string text = quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
-  expect_bad_input(run_lmshrink("eval " + quote(model.string()) + " --ppl " + text, "nan_eval"), "not finite");
+  for (const std::string& command : {"generate " + m + " --temperature 1 --steps 8", "generate " + m + " --steps 8",
+                                     "eval " + m + " --ppl " + text, "inspect " + m,
+                                     "compress " + m + " -o " + out + " --method svd --ratio 0.2",
+                                     "prune " + m + " -o " + out + " --method shortgpt --blocks 1 --calib-samples 2"}) {
+    CommandResult r = run_lmshrink(command, "nan_weight");
+    expect_bad_input(r, "model.layers.2.self_attn.q_proj.weight holds NaN or Inf");
+    EXPECT_FALSE(fs::exists(model.parent_path() / "out")) << command;
+  }
+  poison_tensor(model / "model.safetensors", "model.layers.2.self_attn.q_proj.weight", INFINITY);
+  CommandResult inspect = run_lmshrink("inspect " + m + " --allow-nonfinite", "nan_inspect");
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.stderr_text;
+  EXPECT_NE(inspect.stdout_text.find("layers holding NaN or Inf: 1, first model.layers.2.self_attn.q_proj"),
+            std::string::npos) << inspect.stdout_text;
 }
 
 }  // namespace

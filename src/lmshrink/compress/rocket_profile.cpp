@@ -160,40 +160,10 @@ nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const 
           {"grid", {{"rates", settings.grid.rates}, {"ks", settings.grid.ks}}}, {"matrices", matrices}};
 }
 
-namespace {
-
-ProfileOption option_from_json(const nlohmann::json& j, const MatrixProfile& m, const std::string& what) {
-  ProfileOption o{j.at("rate").get<double>(), j.at("ks").get<double>(), j.at("atoms").get<int64_t>(),
-                  j.at("nonzeros").get<int64_t>(), j.at("kept_words").get<double>(), j.at("error").get<double>()};
-  bool uncompressed = o.rate == 0.0;
-  bool sizes_ok = uncompressed ? o.kept_words == m.dense_words
-                               : o.nonzeros >= 1 && o.nonzeros <= o.atoms && o.atoms <= std::min(m.in_features, m.out_features) &&
-                                     o.kept_words > 0 && o.kept_words <= m.dense_words;
-  LMSHRINK_CHECK(o.rate >= 0.0 && o.rate < 1.0 && std::isfinite(o.error) && o.error >= 0.0 && sizes_ok, what, ": ", m.name,
-                 ": inconsistent option (rate ", o.rate, ", ks ", o.ks, ", r ", o.atoms, ", s ", o.nonzeros, ", kept words ",
-                 o.kept_words, ", error ", o.error, ")");
-  return o;
-}
-
-}  // namespace
-
 std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
                                              const std::vector<std::string>& targets, const std::string& accounting,
                                              const std::string& what) {
-  LMSHRINK_CHECK(json.is_object() && json.value("format", "") == "lmshrink-rocket-profile" && json.value("version", 0) == 1,
-                 what, ": not an lmshrink ROCKET profile (format lmshrink-rocket-profile, version 1)");
-  LMSHRINK_CHECK(json.value("accounting", "") == accounting, what, ": profiled with accounting '", json.value("accounting", ""),
-                 "', this run uses '", accounting, "' (profile again or set dictionary.accounting)");
-  const nlohmann::json& matrices = json.at("matrices");
-  LMSHRINK_CHECK(matrices.is_array() && !matrices.empty(), what, ": the profile lists no matrices");
-  std::map<std::string, MatrixProfile> by_name;
-  for (const nlohmann::json& j : matrices) {
-    MatrixProfile m{j.at("name").get<std::string>(), j.at("in_features").get<int64_t>(), j.at("out_features").get<int64_t>(),
-                    j.at("dense_words").get<double>(), {}};
-    for (const nlohmann::json& o : j.at("options")) m.options.push_back(option_from_json(o, m, what));
-    LMSHRINK_CHECK(!m.options.empty(), what, ": ", m.name, " has no options");
-    by_name[m.name] = m;
-  }
+  std::map<std::string, MatrixProfile> by_name = parse_profile_json(json, accounting, what);
   std::vector<MatrixProfile> profile;
   for (int64_t layer = 0; layer < model.config().num_layers; ++layer) {
     for (const std::string& projection : targets) {

@@ -19,6 +19,7 @@
 
 #include "lmshrink/calib/gram.h"
 #include "lmshrink/compress/dict_size.h"
+#include "lmshrink/compress/rocket_profile_format.h"
 #include "lmshrink/compress/rocket.h"
 #include "lmshrink/model/transformer.h"
 
@@ -40,20 +41,6 @@ struct RocketSize {
 // nullopt when (rate, ks) gives no valid size for a d1 × d2 matrix.
 std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, double ks, const DictCost& cost);
 
-struct ProfileOption {
-  double rate = 0.0, ks = 0.0;  // rate 0: uncompressed
-  int64_t atoms = 0, nonzeros = 0;
-  double kept_words = 0.0;
-  double error = 0.0;  // ‖Ŵ − W‖_F / ‖W‖_F
-};
-
-struct MatrixProfile {
-  std::string name;
-  int64_t in_features = 0, out_features = 0;
-  double dense_words = 0.0;             // d1 d2
-  std::vector<ProfileOption> options;   // the uncompressed option, then the best ks per rate, by rate
-};
-
 struct ProfileSettings {
   ProfileGrid grid = default_profile_grid();
   DictCost cost;
@@ -72,8 +59,8 @@ std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Ten
 
 // The saved profile: {"format": "lmshrink-rocket-profile", "version": 1, "accounting", "grid", "matrices": [...]}.
 nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const ProfileSettings& settings);
-// Parses and validates a saved profile against the model and targets; throws naming `what` (the file) on an empty or
-// inconsistent profile, another accounting, or a matrix missing or of another shape.
+// Parses and validates a saved profile (rocket_profile_format.h) against the model and targets; throws naming `what`
+// (the file) on an empty or inconsistent profile, another accounting, or a matrix missing or of another shape.
 std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
                                              const std::vector<std::string>& targets, const std::string& accounting,
                                              const std::string& what);

@@ -11,6 +11,7 @@
 
 #include "lmshrink/eval/svg_chart.h"
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/read_file.h"
 
 namespace lmshrink {
 
@@ -24,12 +25,9 @@ std::string canonical(const std::string& path) {
   return error ? path : resolved.string();
 }
 
-nlohmann::json read_record(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  LMSHRINK_CHECK(in.good(), path.string(), ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json record = nlohmann::json::parse(text.str(), nullptr, false);
+// The record in text, or null when it is not a compress / prune / heal / eval record.
+nlohmann::json parse_record(const std::string& text) {
+  nlohmann::json record = nlohmann::json::parse(text, nullptr, false);
   if (!record.is_object() || !record.contains("command") || !record["command"].is_string()) return nullptr;
   std::string command = record["command"];
   if (command != "compress" && command != "prune" && command != "heal" && command != "eval") return nullptr;
@@ -64,16 +62,30 @@ ReportModel model_of_run(const nlohmann::json& run) {
 }  // namespace
 
 Report collect_report(const std::vector<std::string>& paths) {
+  std::vector<std::pair<std::string, std::string>> records;
+  for (const std::string& path : paths)
+    for (const fs::path& file : record_files(path)) records.emplace_back(file.string(), read_file_bytes(file.string(), "record"));
+  return report_from_records(records);
+}
+
+Report report_from_records(const std::vector<std::pair<std::string, std::string>>& records) {
   Report report;
   std::vector<nlohmann::json> evals;
-  for (const std::string& path : paths)
-    for (const fs::path& file : record_files(path)) {
-      nlohmann::json record = read_record(file);
-      if (record.is_null()) continue;
-      report.sources.push_back(file.string());
-      if (record["command"] == "eval") evals.push_back(record);
-      else report.models.push_back(model_of_run(record));
+  for (const auto& [origin, text] : records) {
+    nlohmann::json record = parse_record(text);
+    if (record.is_null()) continue;
+    report.sources.push_back(origin);
+    try {
+      if (record["command"] == "eval") {
+        LMSHRINK_CHECK(record.value("model", nlohmann::json("")).is_string(), origin, ": \"model\" must be a string");
+        evals.push_back(record);
+      } else {
+        report.models.push_back(model_of_run(record));
+      }
+    } catch (const nlohmann::json::exception& error) {
+      fail(origin, ": a field of an unexpected JSON type (", error.what(), ")");
     }
+  }
   LMSHRINK_CHECK(!report.sources.empty(), "report: no lmshrink run or eval records (*.json with \"command\") in the given paths");
   for (const nlohmann::json& eval : evals) {
     std::string model_path = canonical(eval.value("model", std::string()));

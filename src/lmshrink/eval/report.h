@@ -12,6 +12,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lmshrink {
@@ -33,6 +34,8 @@ struct Report {
 // paths: record files or folders holding them (*.json read non-recursively; files without a
 // "command" of compress/prune/heal/eval are skipped). Throws lmshrink::Error when none is found.
 Report collect_report(const std::vector<std::string>& paths);
+// The buffer entry point (fuzz/fuzz_run_record.cpp): (origin, text) of each record file.
+Report report_from_records(const std::vector<std::pair<std::string, std::string>>& records);
 
 std::string report_markdown(const Report& report);
 std::string report_html(const Report& report);

@@ -6,6 +6,7 @@
 
 #include "lmshrink/eval/report.h"
 #include "lmshrink/eval/svg_chart.h"
+#include "lmshrink/util/error.h"
 
 namespace lmshrink {
 
@@ -180,9 +181,19 @@ std::string bar_chart_table(const BarChart& chart) {
   return "### " + chart.title + "\n\n" + markdown_table(rows);
 }
 
-}  // namespace
+// Records are user files: a field of an unexpected JSON type met while rendering is an lmshrink::Error naming them.
+template <typename Render>
+std::string render_checked(const Report& report, const Render& render) {
+  try {
+    return render();
+  } catch (const nlohmann::json::exception& error) {
+    std::string sources;
+    for (const std::string& source : report.sources) sources += (sources.empty() ? "" : ", ") + source;
+    fail("report: a record in ", sources, " has a field of an unexpected JSON type (", error.what(), ")");
+  }
+}
 
-std::string report_markdown(const Report& report) {
+std::string markdown_of(const Report& report) {
   std::vector<Column> columns = metric_columns(report);
   std::string md = "# lmshrink report\n\n## Models\n\n" + markdown_table(model_table(report, columns));
   md += "Ratios are the requested removed fractions of each run's targeted weights (see each run record).\n\n";
@@ -195,7 +206,7 @@ std::string report_markdown(const Report& report) {
   return md;
 }
 
-std::string report_html(const Report& report) {
+std::string html_of(const Report& report) {
   std::vector<Column> columns = metric_columns(report);
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>lmshrink report</title><style>"
@@ -215,6 +226,16 @@ std::string report_html(const Report& report) {
   html += "<h2>Sources</h2><ul>";
   for (const std::string& source : report.sources) html += "<li>" + html_escape(source) + "</li>";
   return html + "</ul></body></html>\n";
+}
+
+}  // namespace
+
+std::string report_markdown(const Report& report) {
+  return render_checked(report, [&] { return markdown_of(report); });
+}
+
+std::string report_html(const Report& report) {
+  return render_checked(report, [&] { return html_of(report); });
 }
 
 }  // namespace lmshrink

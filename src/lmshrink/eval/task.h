@@ -57,6 +57,20 @@ TaskData read_lambada(const std::string& path);
 TaskData read_hellaswag(const std::string& path);
 TaskData read_mmlu(const std::string& data_dir, int num_fewshot);
 
+// Their buffer entry points (fuzz/fuzz_tasks.cpp): the file's bytes; origin names it in errors.
+TaskData parse_query_choices(const std::string& name, const std::string& text, const std::string& origin);
+TaskData parse_winogrande(const std::string& text, const std::string& origin);
+TaskData parse_lambada(const std::string& text, const std::string& origin);
+TaskData parse_hellaswag(const std::string& bzip2_bytes, const std::string& origin);
+
+struct MmluRow {
+  std::string question;
+  std::string choices[4];
+  int answer = 0;
+};
+// The rows of an MMLU CSV (header question,choice0..choice3,answer; answer 0-3).
+std::vector<MmluRow> parse_mmlu_rows(const std::string& text, const std::string& origin);
+
 // The bytes of a task file; throws lmshrink::Error naming it when it cannot be opened.
 std::string read_task_file(const std::string& path);
 

@@ -13,11 +13,10 @@ namespace lmshrink {
 
 namespace {
 
-std::string read_bzip2(const std::string& path) {
-  std::string packed = read_task_file(path);
+std::string decompress_bzip2(const std::string& packed, const std::string& path) {
   bz_stream stream{};
   LMSHRINK_CHECK(BZ2_bzDecompressInit(&stream, 0, 0) == BZ_OK, path, ": bzip2 init failed");
-  stream.next_in = packed.data();
+  stream.next_in = const_cast<char*>(packed.data());  // bzlib reads next_in only
   stream.avail_in = static_cast<unsigned>(packed.size());
   std::string text;
   char buffer[1 << 16];
@@ -36,10 +35,12 @@ std::string read_bzip2(const std::string& path) {
 
 }  // namespace
 
-TaskData read_hellaswag(const std::string& path) {
+TaskData read_hellaswag(const std::string& path) { return parse_hellaswag(read_task_file(path), path); }
+
+TaskData parse_hellaswag(const std::string& bzip2_bytes, const std::string& path) {
   TaskData task = describe_task("hellaswag", TaskKind::kChoice, path, "acc_norm",
       "lm-eval hellaswag on llama.cpp's preprocessed text: {activity_label}: {ctx} -> ' ' + ending", true);
-  std::istringstream lines(read_bzip2(path));
+  std::istringstream lines(decompress_bzip2(bzip2_bytes, path));
   std::vector<std::string> block;
   std::string line;
   int64_t number = 0;

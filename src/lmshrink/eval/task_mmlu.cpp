@@ -14,29 +14,7 @@ namespace lmshrink {
 
 namespace {
 
-struct MmluRow {
-  std::string question;
-  std::string choices[4];
-  int answer = 0;
-};
-
-std::vector<MmluRow> read_rows(const std::string& path) {
-  std::vector<int64_t> lines;
-  std::vector<std::vector<std::string>> rows = parse_csv(read_task_file(path), path, &lines);
-  LMSHRINK_CHECK(!rows.empty() && rows[0].size() == 6 && rows[0][0] == "question", path,
-                 ": expected the header question,choice0,choice1,choice2,choice3,answer");
-  std::vector<MmluRow> out;
-  for (size_t r = 1; r < rows.size(); ++r) {
-    const std::vector<std::string>& row = rows[r];
-    std::string where = path + ":" + std::to_string(lines[r]);
-    LMSHRINK_CHECK(row.size() == 6, where, ": ", row.size(), " fields, expected 6");
-    LMSHRINK_CHECK(row[5].size() == 1 && row[5][0] >= '0' && row[5][0] <= '3', where, ": answer '", row[5],
-                   "' is not 0-3");
-    MmluRow parsed{row[0], {row[1], row[2], row[3], row[4]}, row[5][0] - '0'};
-    out.push_back(parsed);
-  }
-  return out;
-}
+std::vector<MmluRow> read_rows(const std::string& path) { return parse_mmlu_rows(read_task_file(path), path); }
 
 std::string strip(const std::string& text) {
   size_t first = text.find_first_not_of(" \t\n\r");
@@ -127,6 +105,24 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text, const s
     if (row_lines) row_lines->push_back(row_start);
   }
   return rows;
+}
+
+std::vector<MmluRow> parse_mmlu_rows(const std::string& text, const std::string& path) {
+  std::vector<int64_t> lines;
+  std::vector<std::vector<std::string>> rows = parse_csv(text, path, &lines);
+  LMSHRINK_CHECK(!rows.empty() && rows[0].size() == 6 && rows[0][0] == "question", path,
+                 ": expected the header question,choice0,choice1,choice2,choice3,answer");
+  std::vector<MmluRow> out;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const std::vector<std::string>& row = rows[r];
+    std::string where = path + ":" + std::to_string(lines[r]);
+    LMSHRINK_CHECK(row.size() == 6, where, ": ", row.size(), " fields, expected 6");
+    LMSHRINK_CHECK(row[5].size() == 1 && row[5][0] >= '0' && row[5][0] <= '3', where, ": answer '", row[5],
+                   "' is not 0-3");
+    MmluRow parsed{row[0], {row[1], row[2], row[3], row[4]}, row[5][0] - '0'};
+    out.push_back(parsed);
+  }
+  return out;
 }
 
 }  // namespace lmshrink

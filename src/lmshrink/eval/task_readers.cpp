@@ -22,9 +22,9 @@ namespace {
 
 using RecordFn = std::function<void(const nlohmann::json& record, const std::string& where)>;
 
-// Calls fn for every non-blank line parsed as a JSON object; where = "path:line".
-void for_each_jsonl(const std::string& path, const RecordFn& fn) {
-  std::istringstream lines(read_task_file(path));
+// Calls fn for every non-blank line of text parsed as a JSON object; where = "path:line".
+void for_each_jsonl(const std::string& text, const std::string& path, const RecordFn& fn) {
+  std::istringstream lines(text);
   std::string line;
   for (int64_t number = 1; std::getline(lines, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -46,10 +46,10 @@ std::string field(const nlohmann::json& record, const char* key, const std::stri
 
 int gold_of(const nlohmann::json& record, size_t options, const std::string& where) {
   LMSHRINK_CHECK(record.contains("gold") && record["gold"].is_number_integer(), where, ": missing integer \"gold\"");
-  int gold = record["gold"].get<int>();
-  LMSHRINK_CHECK(gold >= 0 && static_cast<size_t>(gold) < options, where, ": gold ", gold, " out of range for ",
-                 options, " options");
-  return gold;
+  const nlohmann::json& gold = record["gold"];
+  LMSHRINK_CHECK((gold.is_number_unsigned() || gold.get<int64_t>() >= 0) && gold.get<uint64_t>() < options, where,
+                 ": gold ", gold.dump(), " out of range for ", options, " options");
+  return static_cast<int>(gold.get<uint64_t>());
 }
 
 std::vector<std::string> string_list(const nlohmann::json& record, const char* key, const std::string& where) {
@@ -93,6 +93,10 @@ TaskData describe_task(std::string name, TaskKind kind, std::string source, std:
 }
 
 TaskData read_query_choices(const std::string& name, const std::string& path) {
+  return parse_query_choices(name, read_task_file(path), path);
+}
+
+TaskData parse_query_choices(const std::string& name, const std::string& text, const std::string& path) {
   std::string prompt = name == "boolq"  ? "lm-eval boolq: {passage}\\nQuestion: {question}?\\nAnswer: -> ' no'|' yes'"
                        : name == "copa" ? "lm-eval copa: {premise minus period} because|therefore -> ' ' + choice, first letter lower-case"
                        : name == "openbookqa" ? "lm-eval openbookqa: {question_stem} -> ' ' + choice"
@@ -100,7 +104,7 @@ TaskData read_query_choices(const std::string& name, const std::string& path) {
   TaskData task = describe_task(name, TaskKind::kChoice, path,
                                 (name == "arc_challenge" || name == "openbookqa") ? "acc_norm" : "acc", prompt,
                                 name != "boolq" && name != "copa");
-  for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
+  for_each_jsonl(text, path, [&](const nlohmann::json& record, const std::string& where) {
     TaskItem item;
     item.contexts = {query_context(name, field(record, "query", where), where)};
     item.continuations = string_list(record, "choices", where);
@@ -117,7 +121,7 @@ TaskData read_piqa(const std::string& data_dir) {
   std::string path = data_dir + "/piqa/valid.jsonl", labels_path = data_dir + "/piqa/valid-labels.lst";
   TaskData task = describe_task("piqa", TaskKind::kChoice, path + " + " + labels_path, "acc",
                                 "lm-eval piqa: Question: {goal}\\nAnswer: -> ' ' + sol1|sol2", true);
-  for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
+  for_each_jsonl(read_task_file(path), path, [&](const nlohmann::json& record, const std::string& where) {
     task.items.push_back({{"Question: " + field(record, "goal", where) + "\nAnswer:"},
                           {field(record, "sol1", where), field(record, "sol2", where)}, 0, ""});
   });
@@ -134,10 +138,12 @@ TaskData read_piqa(const std::string& data_dir) {
   return task;
 }
 
-TaskData read_winogrande(const std::string& path) {
+TaskData read_winogrande(const std::string& path) { return parse_winogrande(read_task_file(path), path); }
+
+TaskData parse_winogrande(const std::string& text, const std::string& path) {
   TaskData task = describe_task("winogrande", TaskKind::kPartial, path, "acc",
       "lm-eval winogrande partial scoring: log P(' ' + continuation | sentence up to the blank + option)", false);
-  for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
+  for_each_jsonl(text, path, [&](const nlohmann::json& record, const std::string& where) {
     TaskItem item;
     item.contexts = string_list(record, "context_options", where);
     item.continuations = {field(record, "continuation", where)};
@@ -147,10 +153,12 @@ TaskData read_winogrande(const std::string& path) {
   return task;
 }
 
-TaskData read_lambada(const std::string& path) {
+TaskData read_lambada(const std::string& path) { return parse_lambada(read_task_file(path), path); }
+
+TaskData parse_lambada(const std::string& text, const std::string& path) {
   TaskData task = describe_task("lambada_openai", TaskKind::kGreedy, path, "acc",
       "lm-eval lambada_openai: {text minus last word} -> ' ' + last word; acc = greedy match, perplexity", false);
-  for_each_jsonl(path, [&](const nlohmann::json& record, const std::string& where) {
+  for_each_jsonl(text, path, [&](const nlohmann::json& record, const std::string& where) {
     std::string continuation = field(record, "continuation", where);
     LMSHRINK_CHECK(!continuation.empty(), where, ": empty continuation");
     task.items.push_back({{field(record, "context", where)}, {continuation}, 0, ""});

@@ -52,11 +52,11 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::write(const void* data, size_t bytes) {
-  LMSHRINK_CHECK(std::fwrite(data, 1, bytes, file_) == bytes, path_, ": write failed (disk full?)");
+  LMSHRINK_CHECK(std::fwrite(data, 1, bytes, file_) == bytes, path_, ": write failed: ", std::strerror(errno));
 }
 
 void AtomicFile::commit() {
-  LMSHRINK_CHECK(std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0, path_, ": flush failed (disk full?)");
+  LMSHRINK_CHECK(std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0, path_, ": write failed: ", std::strerror(errno));
   std::fclose(file_);
   file_ = nullptr;
   LMSHRINK_CHECK(std::rename(temp_path_.c_str(), path_.c_str()) == 0, path_, ": rename of the temp file failed");

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/read_file.h"
 
 namespace lmshrink {
 
@@ -121,12 +122,14 @@ ModelConfig parse_hf_config(const nlohmann::json& j, const std::string& origin) 
   return c;
 }
 
-nlohmann::json read_hf_config_json(const std::string& path) {
-  std::ifstream in(path);
-  LMSHRINK_CHECK(in.good(), path, ": cannot open config.json");
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-  LMSHRINK_CHECK(!j.is_discarded(), path, ": not valid JSON");
+nlohmann::json parse_hf_config_json(std::string_view text, const std::string& origin) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  LMSHRINK_CHECK(!j.is_discarded(), origin, ": not valid JSON");
   return j;
+}
+
+nlohmann::json read_hf_config_json(const std::string& path) {
+  return parse_hf_config_json(read_file_bytes(path, "config.json"), path);
 }
 
 ModelConfig read_hf_config(const std::string& path) { return parse_hf_config(read_hf_config_json(path), path); }

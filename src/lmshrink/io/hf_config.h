@@ -5,6 +5,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "lmshrink/model/config.h"
 
@@ -14,8 +15,10 @@ namespace lmshrink {
 // missing required field.
 ModelConfig parse_hf_config(const nlohmann::json& json, const std::string& origin);
 ModelConfig read_hf_config(const std::string& path);
-// The parsed JSON of a config.json, for readers that need more than the ModelConfig.
+// The parsed JSON of a config.json, for readers that need more than the ModelConfig; the text form is the
+// buffer entry point (fuzz/fuzz_hf_config.cpp).
 nlohmann::json read_hf_config_json(const std::string& path);
+nlohmann::json parse_hf_config_json(std::string_view text, const std::string& origin);
 
 // A config.json for config (architecture LlamaForCausalLM unless config.architecture says otherwise).
 nlohmann::json hf_config_json(const ModelConfig& config);

@@ -6,11 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/finite_weights.h"
 #include "lmshrink/io/hf_config.h"
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/projections.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/kill_point.h"
+#include "lmshrink/util/read_file.h"
 
 namespace lmshrink {
 
@@ -28,19 +31,16 @@ std::string layer_prefix(int64_t layer) { return "model.layers." + std::to_strin
 
 }  // namespace
 
-HfWeights::HfWeights(const std::string& dir) : dir_(dir) {
+HfWeights::HfWeights(const std::string& dir, bool check_finite) : dir_(dir), check_finite_(check_finite) {
   fs::path index = fs::path(dir) / "model.safetensors.index.json";
   fs::path single = fs::path(dir) / "model.safetensors";
   if (fs::exists(index)) {
-    std::ifstream in(index);
-    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
-    LMSHRINK_CHECK(!j.is_discarded() && j.contains("weight_map") && j["weight_map"].is_object(), index.string(),
-                   ": expected a JSON object with a \"weight_map\"");
     std::map<std::string, const SafetensorsFile*> opened;
-    for (const auto& [name, file] : j["weight_map"].items()) {
-      std::string shard = file.get<std::string>();
+    for (const auto& [name, shard] : parse_safetensors_index(read_file_bytes(index.string(), "shard index"), index.string())) {
       if (!opened.count(shard)) {
-        shards_.push_back(std::make_unique<SafetensorsFile>((fs::path(dir) / shard).string()));
+        fs::path shard_path = fs::path(dir) / shard;
+        LMSHRINK_CHECK(fs::exists(shard_path), index.string(), ": shard ", shard, " (listed for ", name, ") is missing");
+        shards_.push_back(std::make_unique<SafetensorsFile>(shard_path.string()));
         opened[shard] = shards_.back().get();
       }
       LMSHRINK_CHECK(opened[shard]->contains(name), index.string(), ": tensor ", name, " is listed in shard ", shard,
@@ -61,6 +61,10 @@ at::Tensor HfWeights::get(const std::string& name, const std::vector<int64_t>& e
   LMSHRINK_CHECK(t.sizes().vec() == expected_shape, it->second->path(), ": ", name, ": expected shape ",
                  shape_text(expected_shape), ", got ", shape_text(t.sizes()));
   used_.insert(name);
+  if (check_finite_ && at::isFloatingType(t.scalar_type())) {
+    check_finite_weight(t, it->second->path(), name);
+    release_mapped_range(t.data_ptr(), static_cast<size_t>(t.nbytes()));  // the scan must not raise peak memory
+  }
   if (dtype == kStoredFloat) {
     LMSHRINK_CHECK(at::isFloatingType(t.scalar_type()), it->second->path(), ": ", name, ": expected a floating dtype (F32, F16, "
                    "BF16 or F64), got ", c10::toString(t.scalar_type()));
@@ -88,7 +92,7 @@ namespace {
 nlohmann::json compression_layers(const nlohmann::json& config, const std::string& path) {
   if (!config.contains("compression")) return nlohmann::json::object();
   const nlohmann::json& section = config["compression"];
-  LMSHRINK_CHECK(section.is_object() && section.value("format_version", 0) == kCompressionFormatVersion &&
+  LMSHRINK_CHECK(section.is_object() && section.value("format_version", nlohmann::json()) == kCompressionFormatVersion &&
                      section.contains("layers") && section["layers"].is_object(),
                  path, ": \"compression\" must be an object with \"format_version\": ", kCompressionFormatVersion,
                  " and a \"layers\" object");
@@ -137,11 +141,11 @@ TransformerBlock load_block(HfWeights& w, LinearReader& r, const ModelConfig& c,
 
 }  // namespace
 
-std::unique_ptr<Transformer> load_hf_model(const std::string& dir) {
+std::unique_ptr<Transformer> load_hf_model(const std::string& dir, bool allow_nonfinite) {
   std::string config_path = (fs::path(dir) / "config.json").string();
   nlohmann::json config_json = read_hf_config_json(config_path);
   ModelConfig c = parse_hf_config(config_json, config_path);
-  HfWeights w(dir);
+  HfWeights w(dir, !allow_nonfinite);
   LinearReader reader(w, compression_layers(config_json, config_path));
   at::Tensor embed = w.get("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, kStoredFloat);
   std::vector<TransformerBlock> blocks;

@@ -23,7 +23,8 @@ namespace lmshrink {
 // All tensors of a checkpoint directory, by name, across shards.
 class HfWeights {
  public:
-  explicit HfWeights(const std::string& dir);
+  // check_finite: every floating tensor get() hands out is checked for NaN/Inf first (finite_weights.h).
+  explicit HfWeights(const std::string& dir, bool check_finite = true);
   bool contains(const std::string& name) const { return shard_of_.count(name) > 0; }
   // Checked shape; kFloat32 converts any floating dtype, kStoredFloat (linear_format.h) keeps any floating dtype
   // zero-copy, another dtype must match the stored one exactly.
@@ -33,12 +34,14 @@ class HfWeights {
 
  private:
   std::string dir_;
+  bool check_finite_ = true;
   std::vector<std::unique_ptr<SafetensorsFile>> shards_;
   std::map<std::string, const SafetensorsFile*> shard_of_;
   std::set<std::string> used_;
 };
 
-std::unique_ptr<Transformer> load_hf_model(const std::string& dir);
+// allow_nonfinite: load weights holding NaN or Inf (for `inspect --allow-nonfinite`); otherwise they are an error.
+std::unique_ptr<Transformer> load_hf_model(const std::string& dir, bool allow_nonfinite = false);
 
 constexpr int kCompressionFormatVersion = 1;
 

@@ -10,22 +10,14 @@
 #include <memory>
 #include <string>
 
+#include "lmshrink/io/llama2c_header.h"
 #include "lmshrink/model/transformer.h"
 
 namespace lmshrink {
 
-struct Llama2cHeader {
-  int32_t dim = 0, hidden_dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, vocab_size = 0, seq_len = 0;
-  bool shared_classifier = true;  // header vocab_size > 0
-};
-
-constexpr int64_t kLlama2cHeaderBytes = 7 * 4;
-
-// Reads and validates the header; throws lmshrink::Error naming the file on any mismatch.
-Llama2cHeader read_llama2c_header(const std::string& path);
-// Number of float32 values that follow the header for this header.
-int64_t llama2c_payload_floats(const Llama2cHeader& header);
-std::unique_ptr<Transformer> load_llama2c(const std::string& path);
+// allow_nonfinite: load weights holding NaN or Inf (for `inspect --allow-nonfinite`); otherwise they are an error
+// naming the tensor (finite_weights.h).
+std::unique_ptr<Transformer> load_llama2c(const std::string& path, bool allow_nonfinite = false);
 
 // Rows of w_out_in ([heads * head_dim, in]) reordered per head from interleaved RoPE pairs to
 // rotate-half order: new row j < d/2 is old row 2j, new row d/2 + j is old row 2j + 1.

@@ -54,6 +54,14 @@ int64_t release_mapped_pages() {
   return advised;
 }
 
+void release_mapped_range(const void* address, size_t bytes) {
+  if (bytes == 0 || !is_mapped(address) || !is_mapped(static_cast<const char*>(address) + bytes - 1)) return;
+  uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(address) + page - 1) / page * page;
+  uintptr_t end = (reinterpret_cast<uintptr_t>(address) + bytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 int64_t mapped_resident_bytes() {
   std::lock_guard<std::mutex> lock(registry_mutex());
   std::ifstream smaps("/proc/self/smaps");

@@ -19,6 +19,10 @@ bool is_mapped(const void* address);
 // madvise(MADV_DONTNEED) over every registered mapping. Returns the bytes advised.
 int64_t release_mapped_pages();
 
+// madvise(MADV_DONTNEED) over the whole pages of [address, address + bytes) when the range lies in a registered mapping
+// (the load-time finite check releases each tensor it scanned); a no-op otherwise.
+void release_mapped_range(const void* address, size_t bytes);
+
 // Bytes of the registered mappings resident in this process's page tables now (/proc/self/smaps Rss), for tests.
 int64_t mapped_resident_bytes();
 

@@ -37,12 +37,12 @@ std::vector<fs::path> files_with_suffix(const fs::path& dir, const std::string& 
 
 }  // namespace
 
-LoadedModel load_model(const std::string& path) {
+LoadedModel load_model(const std::string& path, bool allow_nonfinite) {
   LMSHRINK_CHECK(fs::exists(path), path, ": no such model file or directory");
   note_input_path(path);
   fs::path checkpoint = path;
   if (fs::is_directory(checkpoint) && fs::exists(checkpoint / "config.json")) {
-    return LoadedModel{checkpoint.string(), load_hf_model(checkpoint.string())};
+    return LoadedModel{checkpoint.string(), load_hf_model(checkpoint.string(), allow_nonfinite)};
   }
   if (fs::is_directory(checkpoint)) {
     std::vector<fs::path> candidates;
@@ -55,7 +55,7 @@ LoadedModel load_model(const std::string& path) {
   }
   LMSHRINK_CHECK(checkpoint.extension() == ".bin", checkpoint.string(),
                  ": unknown model format (supported: a Hugging Face directory with config.json, a llama2.c .bin file or a directory holding one)");
-  return LoadedModel{checkpoint.string(), load_llama2c(checkpoint.string())};
+  return LoadedModel{checkpoint.string(), load_llama2c(checkpoint.string(), allow_nonfinite)};
 }
 
 std::string find_tokenizer_path(const std::string& tokenizer_path, const LoadedModel& model) {

@@ -14,7 +14,9 @@ struct LoadedModel {
   std::unique_ptr<Transformer> model;
 };
 
-LoadedModel load_model(const std::string& path);
+// Weights holding NaN or Inf are an error naming the tensor (io/finite_weights.h) unless allow_nonfinite
+// (`inspect --allow-nonfinite` only: every other command would compute NaN).
+LoadedModel load_model(const std::string& path, bool allow_nonfinite = false);
 
 // An explicit tokenizer path (tokenizer.bin, tokenizer.json or a folder holding one), or (when
 // empty) the tokenizer beside the model: tokenizer.json, else tokenizer.bin or tok*.bin. Checks that

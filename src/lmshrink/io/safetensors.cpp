@@ -61,66 +61,6 @@ std::string safetensors_dtype_name(at::ScalarType type, const std::string& tenso
   return dtype_name_of(type, tensor_name);
 }
 
-int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin) {
-  return static_cast<int64_t>(c10::elementSize(scalar_type_of(dtype, origin)));
-}
-
-namespace {
-
-SafetensorInfo parse_entry(const std::string& path, const std::string& name, const nlohmann::json& entry,
-                           int64_t buffer_bytes) {
-  std::string where = path + ": tensor " + name;
-  LMSHRINK_CHECK(entry.is_object() && entry.contains("dtype") && entry.contains("shape") &&
-                     entry.contains("data_offsets") && entry["dtype"].is_string() && entry["shape"].is_array() &&
-                     entry["data_offsets"].is_array() && entry["data_offsets"].size() == 2,
-                 where, ": expected {dtype, shape, data_offsets: [begin, end]}");
-  SafetensorInfo info;
-  info.dtype = entry["dtype"].get<std::string>();
-  int64_t numel = 1;
-  for (const auto& d : entry["shape"]) {
-    LMSHRINK_CHECK(d.is_number_unsigned() && d.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX), where,
-                   ": shape entries must be non-negative integers");
-    info.shape.push_back(d.get<int64_t>());
-    LMSHRINK_CHECK(!__builtin_mul_overflow(numel, info.shape.back(), &numel), where, ": shape ", entry["shape"].dump(),
-                   " has more elements than 64 bits can count");
-  }
-  LMSHRINK_CHECK(entry["data_offsets"][0].is_number_unsigned() && entry["data_offsets"][1].is_number_unsigned(),
-                 where, ": data_offsets must be non-negative integers");
-  info.begin = entry["data_offsets"][0].get<int64_t>();
-  info.end = entry["data_offsets"][1].get<int64_t>();
-  LMSHRINK_CHECK(info.begin <= info.end && info.end <= buffer_bytes, where, ": data_offsets [", info.begin, ", ",
-                 info.end, ") out of range of the ", buffer_bytes, "-byte data buffer");
-  int64_t expected = 0;
-  LMSHRINK_CHECK(!__builtin_mul_overflow(numel, safetensors_dtype_bytes(info.dtype, where), &expected), where, ": shape ",
-                 entry["shape"].dump(), " needs more bytes than 64 bits can count");
-  LMSHRINK_CHECK(info.end - info.begin == expected, where, ": shape and dtype ", info.dtype, " need ", expected,
-                 " bytes, data_offsets give ", info.end - info.begin);
-  return info;
-}
-
-// The tensors must tile the buffer: sorted by begin, each starts where the previous ended.
-void check_coverage(const std::string& path, const std::map<std::string, SafetensorInfo>& tensors, int64_t buffer_bytes) {
-  std::vector<std::pair<int64_t, std::string>> starts;
-  for (const auto& [name, info] : tensors) starts.push_back({info.begin, name});
-  std::sort(starts.begin(), starts.end(), [&](const auto& a, const auto& b) {
-    return a.first != b.first ? a.first < b.first : tensors.at(a.second).end < tensors.at(b.second).end;
-  });
-  int64_t covered = 0;
-  for (const auto& [begin, name] : starts) {
-    const SafetensorInfo& info = tensors.at(name);
-    if (info.begin == info.end && begin == covered) continue;  // empty tensors take no bytes
-    LMSHRINK_CHECK(begin >= covered, path, ": tensor ", name, " overlaps the previous tensor (starts at byte ", begin,
-                   ", previous ends at ", covered, ")");
-    LMSHRINK_CHECK(begin == covered, path, ": hole in the data buffer: bytes [", covered, ", ", begin,
-                   ") belong to no tensor (before ", name, ")");
-    covered = info.end;
-  }
-  LMSHRINK_CHECK(covered == buffer_bytes, path, ": the data buffer has ", buffer_bytes - covered,
-                 " trailing bytes that belong to no tensor");
-}
-
-}  // namespace
-
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), mapping_(std::make_shared<Mapping>()) {
   int fd = ::open(path.c_str(), O_RDONLY);
   LMSHRINK_CHECK(fd >= 0, path, ": cannot open safetensors file");
@@ -135,31 +75,11 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), mapping
   LMSHRINK_CHECK(file_bytes >= 8, path, ": truncated safetensors file (", file_bytes, " bytes; the header length alone is 8)");
   LMSHRINK_CHECK(mapping_->address != MAP_FAILED, path, ": mmap failed");
   register_mapping(mapping_->address, mapping_->bytes);  // streaming work drops its pages (mapped_pages.h)
-  const uint8_t* base = static_cast<const uint8_t*>(mapping_->address);
-  uint64_t header_bytes = 0;
-  for (int i = 7; i >= 0; --i) header_bytes = (header_bytes << 8) | base[i];  // little-endian
-  LMSHRINK_CHECK(header_bytes <= static_cast<uint64_t>(kSafetensorsMaxHeaderBytes), path, ": header length ",
-                 header_bytes, " exceeds the 100,000,000-byte limit");
-  LMSHRINK_CHECK(8 + static_cast<int64_t>(header_bytes) <= file_bytes, path, ": header length ", header_bytes,
-                 " runs past the end of the ", file_bytes, "-byte file");
-  std::string header(reinterpret_cast<const char*>(base + 8), header_bytes);
-  LMSHRINK_CHECK(!header.empty() && header[0] == '{', path, ": header does not start with '{' (not a safetensors file?)");
-  nlohmann::json json = nlohmann::json::parse(header, nullptr, false);
-  LMSHRINK_CHECK(!json.is_discarded() && json.is_object(), path, ": header is not a JSON object");
-  buffer_ = base + 8 + header_bytes;
-  int64_t buffer_bytes = file_bytes - 8 - static_cast<int64_t>(header_bytes);
-  for (const auto& [name, entry] : json.items()) {
-    if (name == "__metadata__") {
-      LMSHRINK_CHECK(entry.is_object(), path, ": __metadata__ must be a string-to-string map");
-      for (const auto& [key, value] : entry.items()) {
-        LMSHRINK_CHECK(value.is_string(), path, ": __metadata__ value of ", key, " is not a string");
-        metadata_[key] = value.get<std::string>();
-      }
-      continue;
-    }
-    tensors_[name] = parse_entry(path, name, entry, buffer_bytes);
-  }
-  check_coverage(path, tensors_, buffer_bytes);
+  const char* base = static_cast<const char*>(mapping_->address);
+  SafetensorsHeader header = parse_safetensors_header(std::string_view(base, mapping_->bytes), file_bytes, path);
+  buffer_ = reinterpret_cast<const uint8_t*>(base) + header.buffer_offset;
+  tensors_ = std::move(header.tensors);
+  metadata_ = std::move(header.metadata);
 }
 
 at::Tensor SafetensorsFile::tensor(const std::string& name) const {

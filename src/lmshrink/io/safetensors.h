@@ -16,15 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "lmshrink/io/safetensors_header.h"
+
 namespace lmshrink {
-
-constexpr int64_t kSafetensorsMaxHeaderBytes = 100000000;
-
-struct SafetensorInfo {
-  std::string dtype;           // "F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8" or "U8"
-  std::vector<int64_t> shape;
-  int64_t begin = 0, end = 0;  // byte range within the data buffer
-};
 
 class SafetensorsFile {
  public:
@@ -52,8 +46,5 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
 
 // The safetensors dtype name of a torch type ("BF16", ...); throws naming the tensor on one lmshrink does not handle.
 std::string safetensors_dtype_name(at::ScalarType type, const std::string& tensor_name);
-
-// Bytes per element of a safetensors dtype name; throws on one lmshrink does not handle.
-int64_t safetensors_dtype_bytes(const std::string& dtype, const std::string& origin);
 
 }  // namespace lmshrink

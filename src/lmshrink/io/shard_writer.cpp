@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -41,12 +43,12 @@ int64_t parse_byte_size(const std::string& text, const std::string& what) {
 namespace {
 
 void write_all(std::FILE* file, const void* data, size_t bytes, const std::string& path) {
-  LMSHRINK_CHECK(std::fwrite(data, 1, bytes, file) == bytes, path, ": write failed (disk full?)");
+  LMSHRINK_CHECK(std::fwrite(data, 1, bytes, file) == bytes, path, ": write failed: ", std::strerror(errno));
 }
 
 // Appends the data file's bytes to `out` in the kernel (copy_file_range), falling back to read/write.
 void append_file(const std::string& data_path, std::FILE* out, const std::string& out_path) {
-  LMSHRINK_CHECK(std::fflush(out) == 0, out_path, ": write failed (disk full?)");
+  LMSHRINK_CHECK(std::fflush(out) == 0, out_path, ": write failed: ", std::strerror(errno));
   int in = ::open(data_path.c_str(), O_RDONLY);
   LMSHRINK_CHECK(in >= 0, data_path, ": cannot reopen the shard data");
   struct stat st {};
@@ -63,7 +65,7 @@ void append_file(const std::string& data_path, std::FILE* out, const std::string
   while (left > 0) {
     ssize_t got = ::read(in, buffer.data(), buffer.size());
     LMSHRINK_CHECK(got > 0, data_path, ": read failed");
-    LMSHRINK_CHECK(::write(::fileno(out), buffer.data(), got) == got, out_path, ": write failed (disk full?)");
+    LMSHRINK_CHECK(::write(::fileno(out), buffer.data(), got) == got, out_path, ": write failed: ", std::strerror(errno));
     left -= got;
   }
   ::close(in);
@@ -113,7 +115,7 @@ void ShardWriter::add(const std::string& name, const at::Tensor& tensor) {
 }
 
 void ShardWriter::close_shard() {
-  LMSHRINK_CHECK(std::fflush(data_) == 0, data_path_, ": write failed (disk full?)");
+  LMSHRINK_CHECK(std::fflush(data_) == 0, data_path_, ": write failed: ", std::strerror(errno));
   std::fclose(data_);
   data_ = nullptr;
   std::string path = (fs::path(dir_) / (".shard-" + std::to_string(shards_.size() + 1) + ".safetensors")).string();
@@ -129,7 +131,7 @@ void ShardWriter::close_shard() {
   append_file(data_path_, out, path);
   bool synced = ::fsync(::fileno(out)) == 0;
   bool closed = std::fclose(out) == 0;
-  LMSHRINK_CHECK(synced && closed, path, ": flush failed (disk full?)");
+  LMSHRINK_CHECK(synced && closed, path, ": write failed: ", std::strerror(errno));
   std::remove(data_path_.c_str());
   data_path_.clear();
   file_bytes_ += 8 + static_cast<int64_t>(header.size()) + open_bytes_;

@@ -77,6 +77,8 @@ std::unique_ptr<Linear> restore_shared_atoms(const std::string& name, const nloh
                      entry["group_index"].get<int64_t>() >= 0 && entry["group_index"].get<int64_t>() < layers,
                  "compression entry ", name, ": \"group_index\" must be an integer in [0, ", layers, ")");
   int64_t index = entry["group_index"].get<int64_t>();
+  LMSHRINK_CHECK(!entry.contains("residual_rank") || entry["residual_rank"].is_number_integer(), "compression entry ", name,
+                 ": \"residual_rank\" must be an integer");
   int64_t rank = entry.value("residual_rank", int64_t{0});
   LMSHRINK_CHECK(rank >= 0, "compression entry ", name, ": \"residual_rank\" must be >= 0");
   std::string owner = entry.value("bank", "own");
@@ -98,9 +100,13 @@ std::unique_ptr<Linear> restore_shared_atoms(const std::string& name, const nloh
 Factor restore_factor(const std::string& prefix, const std::vector<int64_t>& shape, const nlohmann::json& quantization,
                       const TensorSource& fetch) {
   if (quantization.is_null()) return stored_factor(fetch(prefix, shape, kStoredFloat));
-  LMSHRINK_CHECK(quantization.is_object() && quantization.value("bits", 0) > 0 && quantization.value("group_size", 0) > 0,
-                 prefix, ": \"quantization\" must be {\"bits\": 8|4, \"group_size\": n}");
-  int bits = quantization["bits"].get<int>();
+  auto positive_int = [&](const char* key) {
+    return quantization.contains(key) && quantization[key].is_number_integer() && quantization[key].get<int64_t>() > 0 &&
+           quantization[key].get<int64_t>() <= (int64_t{1} << 40);
+  };
+  LMSHRINK_CHECK(quantization.is_object() && positive_int("bits") && positive_int("group_size"), prefix,
+                 ": \"quantization\" must be {\"bits\": 8|4, \"group_size\": n}");
+  int bits = static_cast<int>(std::min<int64_t>(quantization["bits"].get<int64_t>(), 64));
   int64_t group = quantization["group_size"].get<int64_t>(), numel = shape[0] * shape[1];
   quantization_qmax(bits);  // rejects bits other than 8 and 4 before the sizes below are computed
   int64_t packed_bytes = bits == 8 ? numel : (numel + 1) / 2;

@@ -7,6 +7,7 @@
 
 #include "lmshrink/tokenizer/byte_level.h"
 #include "lmshrink/tokenizer/utf8.h"
+#include "lmshrink/tokenizer/nesting.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -65,9 +66,7 @@ void BpeModel::read_vocab(const nlohmann::json& vocab, const std::string& path) 
   id_of_token_.reserve(vocab.size());
   int32_t max_id = -1;
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    LMSHRINK_CHECK(it.value().is_number_integer(), path, ": model.vocab['", it.key(), "']: expected an integer id");
-    int32_t id = it.value().get<int32_t>();
-    LMSHRINK_CHECK(id >= 0, path, ": model.vocab['", it.key(), "']: negative id ", id);
+    int32_t id = checked_token_id(it.value(), path + ": model.vocab['" + it.key() + "']");
     id_of_token_.emplace(it.key(), id);
     max_id = std::max(max_id, id);
   }

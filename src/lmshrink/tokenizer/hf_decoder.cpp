@@ -93,8 +93,14 @@ void HfDecoder::add_steps(const nlohmann::json& spec, const std::string& path, i
     steps_.push_back(make_step(Kind::kFuse));
   } else if (type == "Strip") {
     Step step = make_step(Kind::kStrip, spec.at("content").get<std::string>());
-    step.start = spec.value("start", 0);
-    step.stop = spec.value("stop", 0);
+    auto strip_count = [&](const char* key) {
+      nlohmann::json count = spec.value(key, nlohmann::json(0));
+      LMSHRINK_CHECK(count.is_number_integer() && count.get<int64_t>() >= 0 && count.get<int64_t>() <= 1 << 20, path,
+                     ": decoder Strip: \"", key, "\" must be an integer in [0, 2^20]");
+      return static_cast<int>(count.get<int64_t>());
+    };
+    step.start = strip_count("start");
+    step.stop = strip_count("stop");
     steps_.push_back(std::move(step));
   } else if (type == "Metaspace") {
     Step step = make_step(Kind::kMetaspace, spec.value("replacement", std::string("\xE2\x96\x81")));

@@ -7,22 +7,21 @@
 
 #include "lmshrink/tokenizer/nesting.h"
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/read_file.h"
 
 namespace lmshrink {
 namespace {
 
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LMSHRINK_CHECK(in.good(), path, ": cannot open");
+nlohmann::json parse_json_text(std::string_view text, const std::string& origin) {
   // nlohmann's copies recurse per level: deeper documents are refused while parsing (real files nest < 10 levels).
-  auto depth_limit = [&path](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    LMSHRINK_CHECK(depth <= 4 * kMaxTokenizerNesting, path, ": JSON nested deeper than ", 4 * kMaxTokenizerNesting, " levels");
+  auto depth_limit = [&origin](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    LMSHRINK_CHECK(depth <= 4 * kMaxTokenizerNesting, origin, ": JSON nested deeper than ", 4 * kMaxTokenizerNesting, " levels");
     return true;
   };
   try {
-    return nlohmann::json::parse(in, depth_limit);
+    return nlohmann::json::parse(text, depth_limit);
   } catch (const nlohmann::json::parse_error& error) {
-    fail(path, ": malformed JSON (expected a tokenizer JSON object): ", error.what());
+    fail(origin, ": malformed JSON (expected a tokenizer JSON object): ", error.what());
   }
 }
 
@@ -36,18 +35,28 @@ std::string config_token_string(const nlohmann::json& entry) {
 }  // namespace
 
 HfTokenizer::HfTokenizer(const std::string& tokenizer_json_path) : path_(tokenizer_json_path) {
+  std::string config_path = (std::filesystem::path(tokenizer_json_path).parent_path() / "tokenizer_config.json").string();
+  std::string config_text = std::filesystem::exists(config_path) ? read_file_bytes(config_path, "tokenizer_config.json") : "";
+  load(read_file_bytes(tokenizer_json_path, "tokenizer.json"), config_text, config_path);
+}
+
+HfTokenizer::HfTokenizer(std::string_view tokenizer_json, std::string_view tokenizer_config_json, const std::string& origin)
+    : path_(origin) {
+  load(tokenizer_json, tokenizer_config_json, origin + " (tokenizer_config.json)");
+}
+
+void HfTokenizer::load(std::string_view tokenizer_json, std::string_view tokenizer_config_json, const std::string& config_origin) {
   try {
-    read_tokenizer_json(tokenizer_json_path);
-    read_tokenizer_config((std::filesystem::path(tokenizer_json_path).parent_path() / "tokenizer_config.json").string());
+    read_tokenizer_json(parse_json_text(tokenizer_json, path_), path_);
+    if (!tokenizer_config_json.empty()) read_tokenizer_config(parse_json_text(tokenizer_config_json, config_origin), config_origin);
   } catch (const nlohmann::json::exception& error) {  // a field of the wrong JSON type
-    fail(tokenizer_json_path, ": unexpected tokenizer JSON layout: ", error.what());
+    fail(path_, ": unexpected tokenizer JSON layout: ", error.what());
   }
 }
 
 HfTokenizer::~HfTokenizer() = default;
 
-void HfTokenizer::read_tokenizer_json(const std::string& path) {
-  nlohmann::json root = read_json_file(path);
+void HfTokenizer::read_tokenizer_json(const nlohmann::json& root, const std::string& path) {
   LMSHRINK_CHECK(root.is_object() && root.contains("model") && root["model"].is_object(), path,
                  ": expected a tokenizer.json object with a \"model\" section");
   const nlohmann::json& model = root["model"];
@@ -68,14 +77,13 @@ void HfTokenizer::read_added_tokens(const nlohmann::json& added_tokens, const st
   std::vector<AddedToken> raw_tokens, normalized_tokens;
   for (const nlohmann::json& entry : added_tokens) {
     AddedToken token;
-    token.id = entry.at("id").get<int32_t>();
+    token.id = checked_token_id(entry.at("id"), path + ": added_tokens");
     token.content = entry.at("content").get<std::string>();
     token.special = entry.value("special", false);
     token.normalized = entry.value("normalized", !token.special);
     token.lstrip = entry.value("lstrip", false);
     token.rstrip = entry.value("rstrip", false);
     token.single_word = entry.value("single_word", false);
-    LMSHRINK_CHECK(token.id >= 0, path, ": added_tokens: '", token.content, "' has a negative id");
     added_id_of_content_[token.content] = token.id;
     if (static_cast<size_t>(token.id) >= added_content_of_id_.size()) added_content_of_id_.resize(token.id + 1);
     added_content_of_id_[token.id] = token.content;
@@ -106,21 +114,25 @@ void HfTokenizer::read_post_processor(const nlohmann::json& spec, const std::str
       LMSHRINK_CHECK(special_tokens.contains(name), path, ": post_processor: special token '", name,
                      "' is missing from special_tokens");
       for (const nlohmann::json& id : special_tokens[name].at("ids")) {
-        (after_sequence ? suffix_ids_ : prefix_ids_).push_back(id.get<int32_t>());
+        (after_sequence ? suffix_ids_ : prefix_ids_).push_back(vocabulary_id(id, path + ": post_processor"));
       }
     }
   } else if (type == "RobertaProcessing" || type == "BertProcessing") {
-    prefix_ids_.push_back(spec.at("cls").at(1).get<int32_t>());
-    suffix_ids_.push_back(spec.at("sep").at(1).get<int32_t>());
+    prefix_ids_.push_back(vocabulary_id(spec.at("cls").at(1), path + ": post_processor.cls"));
+    suffix_ids_.push_back(vocabulary_id(spec.at("sep").at(1), path + ": post_processor.sep"));
   } else {
     fail(path, ": post_processor type '", type,
          "' is not supported (expected TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing or Sequence)");
   }
 }
 
-void HfTokenizer::read_tokenizer_config(const std::string& path) {
-  if (!std::filesystem::exists(path)) return;
-  nlohmann::json config = read_json_file(path);
+int32_t HfTokenizer::vocabulary_id(const nlohmann::json& value, const std::string& where) const {
+  int32_t id = checked_token_id(value, where);
+  LMSHRINK_CHECK(id < vocab_size_, where, ": token id ", id, " is outside the vocabulary of ", vocab_size_);
+  return id;
+}
+
+void HfTokenizer::read_tokenizer_config(const nlohmann::json& config, const std::string& path) {
   LMSHRINK_CHECK(config.is_object(), path, ": expected a JSON object");
   auto special_id = [&](const char* key) {
     std::string token = config_token_string(config.value(key, nlohmann::json()));

@@ -34,6 +34,9 @@ class HfTokenizer : public Tokenizer {
  public:
   // tokenizer_json_path: a tokenizer.json; tokenizer_config.json in the same folder is read when present.
   explicit HfTokenizer(const std::string& tokenizer_json_path);
+  // The buffer entry point (fuzz/fuzz_tokenizer_json.cpp): the two files' texts (config empty: none); origin
+  // names them in errors.
+  HfTokenizer(std::string_view tokenizer_json, std::string_view tokenizer_config_json, const std::string& origin);
   ~HfTokenizer() override;
 
   std::vector<int32_t> encode(const std::string& text, bool add_bos, bool add_eos) const override;
@@ -57,10 +60,12 @@ class HfTokenizer : public Tokenizer {
   void clear_cache() const { model_->clear_cache(); }
 
  private:
-  void read_tokenizer_json(const std::string& path);
+  void load(std::string_view tokenizer_json, std::string_view tokenizer_config_json, const std::string& config_origin);
+  void read_tokenizer_json(const nlohmann::json& root, const std::string& path);
   void read_added_tokens(const nlohmann::json& added_tokens, const std::string& path);
+  int32_t vocabulary_id(const nlohmann::json& value, const std::string& where) const;  // checked, < vocab_size_
   void read_post_processor(const nlohmann::json& spec, const std::string& path, int depth = 0);
-  void read_tokenizer_config(const std::string& path);
+  void read_tokenizer_config(const nlohmann::json& config, const std::string& path);
   void encode_segment(std::string_view text, bool at_text_start, std::vector<int32_t>& ids) const;
   void encode_normalized(std::string_view text, bool at_text_start, std::vector<int32_t>& ids) const;
 

@@ -2,36 +2,45 @@
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
 
 #include <cstdio>
-#include <fstream>
+#include <cstring>
 #include <queue>
 
 #include "lmshrink/util/error.h"
+#include "lmshrink/util/read_file.h"
 
 namespace lmshrink {
 
-Llama2cTokenizer::Llama2cTokenizer(const std::string& path) : path_(path) {
-  std::ifstream file(path, std::ios::binary);
-  LMSHRINK_CHECK(file.good(), path, ": cannot open tokenizer");
+Llama2cTokenizer::Llama2cTokenizer(const std::string& path)
+    : Llama2cTokenizer(read_file_bytes(path, "tokenizer"), path) {}
+
+Llama2cTokenizer::Llama2cTokenizer(std::string_view bytes, const std::string& origin) : path_(origin) {
+  size_t at = 0;
+  auto take_int32 = [&](int32_t& value) {
+    if (bytes.size() - at < 4) return false;
+    std::memcpy(&value, bytes.data() + at, 4);
+    at += 4;
+    return true;
+  };
   int32_t max_token_length = 0;
-  file.read(reinterpret_cast<char*>(&max_token_length), 4);
-  LMSHRINK_CHECK(file.gcount() == 4 && max_token_length > 0 && max_token_length < 4096, path,
+  LMSHRINK_CHECK(take_int32(max_token_length) && max_token_length > 0 && max_token_length < 4096, origin,
                  ": not a llama2.c tokenizer.bin (bad max_token_length header)");
-  while (true) {
+  while (at < bytes.size()) {
     float score = 0;
-    file.read(reinterpret_cast<char*>(&score), 4);
-    if (file.gcount() == 0) break;
     int32_t length = -1;
-    file.read(reinterpret_cast<char*>(&length), 4);
-    LMSHRINK_CHECK(file.gcount() == 4 && length >= 0 && length <= max_token_length, path,
-                   ": truncated or malformed entry for token ", pieces_.size());
-    std::string piece(length, '\0');
-    file.read(piece.data(), length);
-    LMSHRINK_CHECK(file.gcount() == length, path, ": truncated piece for token ", pieces_.size());
+    LMSHRINK_CHECK(bytes.size() - at >= 8, origin, ": truncated entry for token ", pieces_.size());
+    std::memcpy(&score, bytes.data() + at, 4);
+    at += 4;
+    take_int32(length);
+    LMSHRINK_CHECK(length >= 0 && length <= max_token_length, origin, ": malformed entry for token ", pieces_.size(),
+                   " (length ", length, ", max_token_length ", max_token_length, ")");
+    LMSHRINK_CHECK(bytes.size() - at >= static_cast<size_t>(length), origin, ": truncated piece for token ", pieces_.size());
+    std::string piece(bytes.substr(at, length));
+    at += length;
     piece_to_id_.emplace(piece, static_cast<int32_t>(pieces_.size()));  // first occurrence wins
     pieces_.push_back(std::move(piece));
     scores_.push_back(score);
   }
-  LMSHRINK_CHECK(pieces_.size() > 258, path, ": tokenizer has only ", pieces_.size(),
+  LMSHRINK_CHECK(pieces_.size() > 258, origin, ": tokenizer has only ", pieces_.size(),
                  " tokens; a llama2.c vocabulary holds at least the 3 specials and 256 byte tokens");
 }
 

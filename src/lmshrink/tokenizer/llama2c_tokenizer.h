@@ -6,6 +6,7 @@
 // here a heap of candidate pairs gives the same merges in O(n log n), so whole corpora tokenize fast.
 #pragma once
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -17,6 +18,8 @@ class Llama2cTokenizer : public Tokenizer {
  public:
   // Reads every entry in the file; vocab_size() is their count.
   explicit Llama2cTokenizer(const std::string& path);
+  // The buffer entry point (fuzz/): the file's bytes; origin names it in errors.
+  Llama2cTokenizer(std::string_view bytes, const std::string& origin);
   std::vector<int32_t> encode(const std::string& text, bool add_bos, bool add_eos) const override;
   std::string decode_token(int32_t prev_token, int32_t token) const override;
   int64_t vocab_size() const override { return static_cast<int64_t>(pieces_.size()); }
