@@ -103,16 +103,18 @@ TEST(HostileInputCliTest, ExtremeTemperaturesSampleWithoutCrashing) {
   EXPECT_EQ(tiny.stdout_text, greedy.stdout_text);
 }
 
-// Sets the first float32 of `tensor` in a single-file safetensors checkpoint to `value`.
-void poison_tensor(const fs::path& file, const std::string& tensor, float value) {
+// Sets the first `count` float32 elements of `tensor` in a single-file safetensors checkpoint to `value`.
+void poison_elements(const fs::path& file, const std::string& tensor, int64_t count, float value) {
   std::string bytes = slurp(file);
   uint64_t header_length = 0;
   std::memcpy(&header_length, bytes.data(), 8);
   nlohmann::json header = nlohmann::json::parse(bytes.substr(8, header_length));
   uint64_t begin = header.at(tensor).at("data_offsets").at(0).get<uint64_t>();
-  std::memcpy(bytes.data() + 8 + header_length + begin, &value, sizeof(value));
+  for (int64_t i = 0; i < count; ++i) std::memcpy(bytes.data() + 8 + header_length + begin + 4 * i, &value, sizeof(value));
   std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
+
+void poison_tensor(const fs::path& file, const std::string& tensor, float value) { poison_elements(file, tensor, 1, value); }
 
 // NaN or Inf in a weight is refused at load by every command, naming the tensor; inspect --allow-nonfinite loads it
 // and counts the layers that hold one.
@@ -135,6 +137,26 @@ TEST(HostileInputCliTest, NonFiniteWeightsAreRefusedAtLoadNamingTheTensor) {
   EXPECT_EQ(inspect.exit_code, 0) << inspect.stderr_text;
   EXPECT_NE(inspect.stdout_text.find("layers holding NaN or Inf: 1, first model.layers.2.self_attn.q_proj"),
             std::string::npos) << inspect.stdout_text;
+}
+
+// Finite weights too large for float32 turn the activations after them into Inf/NaN: calibration skips those batches,
+// and a layer that none reached is an error naming it and why, for every calibrated method; eval and sampling refuse
+// the non-finite outputs.
+TEST(HostileInputCliTest, ActivationsOverflowingFloat32AreAnErrorNamingTheLayer) {
+  fs::path model = lmshrink::testing::temp_dir("huge_model") / "model";
+  fs::copy(hf_stories(), model);
+  poison_elements(model / "model.safetensors", "model.layers.1.mlp.up_proj.weight", 1024, 3e38f);
+  std::string m = quote(model.string()), out = quote((model.parent_path() / "out").string());
+  std::string calib = " --calib " + quote(shared_path("data/tinystories/tinystories-valid-calib.txt")) +
+                      " --calib-samples 4 --calib-seq-len 64";
+  for (const char* method : {"svd-llm", "asvd", "cospadi", "rocket"}) {
+    CommandResult r = run_lmshrink("compress " + m + " -o " + out + " --method " + method + " --ratio 0.2" + calib +
+                                       (std::string(method) == "rocket" ? " --rates 0.2 --ks 1" : ""), "huge");
+    expect_bad_input(r, "held NaN or Inf activations");
+    EXPECT_FALSE(fs::exists(model.parent_path() / "out")) << method;
+  }
+  std::string text = quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
+  expect_bad_input(run_lmshrink("eval " + m + " --ppl " + text, "huge_eval"), "not finite");
 }
 
 }  // namespace

@@ -24,8 +24,14 @@ void LayerStats::accumulate(const at::Tensor& x) {
   tokens += rows.size(0);
 }
 
+void LayerStats::check_accumulated(const std::string& layer_name) const {
+  LMSHRINK_CHECK(skipped_batches == 0 || (gram.defined() && tokens > 0), layer_name, ": all ", skipped_batches,
+                 " calibration batches reaching its input held NaN or Inf activations (weights too large for float32?)");
+  LMSHRINK_CHECK(gram.defined() && abs_sum.defined() && tokens > 0, layer_name, ": no calibration statistics for its input");
+}
+
 at::Tensor LayerStats::channel_abs_mean() const {
-  LMSHRINK_CHECK(abs_sum.defined() && tokens > 0, "calibration statistics: no tokens accumulated for this input");
+  check_accumulated("calibration statistics");
   return abs_sum / static_cast<double>(tokens);
 }
 

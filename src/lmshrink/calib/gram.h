@@ -8,6 +8,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <string>
 
 #include "lmshrink/model/transformer.h"
 
@@ -21,6 +22,9 @@ struct LayerStats {
   // x: [..., in], any floating dtype and device; the Gram stays on x's device.
   void accumulate(const at::Tensor& x);
   at::Tensor channel_abs_mean() const;  // abs_sum / tokens, [in] float64; throws when nothing was accumulated
+  // Throws, naming the layer, when nothing was accumulated: no calibration reached it, or every batch that did held
+  // NaN or Inf activations (finite weights too large for float32).
+  void check_accumulated(const std::string& layer_name) const;
 };
 
 // The four distinct linear inputs of one decoder block.

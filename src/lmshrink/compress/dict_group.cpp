@@ -93,7 +93,8 @@ std::vector<CompressedLayer> compress_dict_group(std::vector<std::unique_ptr<Lin
   std::vector<const Linear*> layers;
   std::vector<at::Tensor> grams;
   for (size_t l = 0; l < slots.size(); ++l) {
-    LMSHRINK_CHECK(stats[l] && stats[l]->gram.defined(), names[l], ": no calibration statistics for its input");
+    LMSHRINK_CHECK(stats[l], names[l], ": no calibration statistics for its input");
+    stats[l]->check_accumulated(names[l]);
     layers.push_back(slots[l]->get());
     grams.push_back(stats[l]->gram);
   }

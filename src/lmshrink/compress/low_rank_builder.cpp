@@ -16,9 +16,10 @@ CompressedLayer compress_low_rank(std::unique_ptr<Linear>& slot, const std::stri
   if (options.method == Method::kSvd) {
     compressed = compress_svd(layer, rank);
   } else if (options.method == Method::kAsvd) {
+    stats->check_accumulated(name);
     compressed = compress_asvd(layer, stats->channel_abs_mean(), rank, options.low_rank.asvd_alpha);
   } else {
-    LMSHRINK_CHECK(stats->gram.defined(), name, ": no calibration statistics for its input");
+    stats->check_accumulated(name);
     SvdLlmResult r = compress_svd_llm(layer, stats->gram.to(torch::kCPU), rank);
     compressed = std::move(r.layer);
     gram_shift = r.gram_shift;

@@ -120,7 +120,8 @@ CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::
     record.profile_error = 0.0;
     return record;
   }
-  LMSHRINK_CHECK(stats && stats->gram.defined(), name, ": no calibration statistics for its input");
+  LMSHRINK_CHECK(stats, name, ": no calibration statistics for its input");
+  stats->check_accumulated(name);
   DictProblem problem = whiten_group({&layer}, {stats->gram});
   RocketOptions rocket{choice.atoms, choice.nonzeros, r.importance_exponent, r.oversparsify, r.refine_steps, r.refine_lr};
   RocketFit fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower), rocket);

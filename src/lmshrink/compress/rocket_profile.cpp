@@ -134,7 +134,7 @@ std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Ten
     for (const std::string& projection : targets) {
       const LayerStats& input = stats.of(projection_input(projection));
       std::string name = projection_layer_name(layer, projection);
-      LMSHRINK_CHECK(input.gram.defined(), name, ": no calibration statistics for its input");
+      input.check_accumulated(name);
       profile.push_back(profile_matrix(name, projection_layer(model, layer, projection), input.gram, settings));
       progress.advance();
     }
