@@ -2,7 +2,6 @@
 #include "lmshrink/io/hf_config.h"
 
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <type_traits>
 

@@ -2,15 +2,12 @@
 // memory_map_weights).
 #include "lmshrink/io/llama2c.h"
 
-#include <filesystem>
 #include <fstream>
 
 #include "lmshrink/io/finite_weights.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
-
-namespace fs = std::filesystem;
 
 at::Tensor interleaved_to_rotate_half(const at::Tensor& w_out_in, int64_t heads, int64_t head_dim) {
   int64_t in = w_out_in.size(1);

@@ -2,7 +2,6 @@
 #include "lmshrink/tokenizer/hf_tokenizer.h"
 
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/tokenizer/nesting.h"
