@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # stories260K: ROCKET against svd-llm, cospadi and compot at ratios 0.2, 0.3, 0.4 (issue 7 table).
-# Variants: svd-llm; rocket --alloc uniform; rocket --alloc mckp; mckp + --refine-steps 100; mckp then
-# `lmshrink heal` (HEAL_TOKENS tokens, default 131072 = 512 windows, of the TinyStories calib file, windows of 256, lr 1e-3);
+# Variants: svd-llm; rocket --alloc uniform; rocket --alloc mckp (profile metric weight, the default); mckp on a
+# --profile-metric whitened profile (calibration-weighted errors); mckp + --refine-steps 100; mckp then
+# `lmshrink heal` (HEAL_TOKENS tokens, default 131072 = 512 windows, of the TinyStories calib file, windows of 256, lr 1e-3;
+# HEAL_TOKENS=0 skips it); ORDER="…" runs only the named variants;
 # cospadi and compot (defaults) for reference.
 # Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
-# accounting; statistics cached once, the ROCKET profile (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
-# once with `lmshrink profile` and reused by every rocket run.
+# accounting; statistics cached once, the ROCKET profiles (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
+# once per metric with `lmshrink profile` and reused by every rocket run.
 # Evaluation: gptq protocol, seq_len 512, first $EVAL_BYTES bytes (default 200000) of the TinyStories eval file.
 # Also writes the per-matrix allocation of rocket mckp at 0.3 ($WORK/allocation-0.3.md).
 #   bench/rocket_sweep.sh [build/lmshrink] [work dir, default /tmp/lmshrink_rocket_sweep] [ratios, default "0.2 0.3 0.4"]
@@ -35,16 +37,18 @@ ppl() { "$BIN" --quiet eval "$1" --ppl "$2" --protocol gptq --seq-len 512 | sed 
 start=$(date +%s.%N)
 "$BIN" --quiet profile "$MODEL" -o "$WORK/profile.json" "${CALIB_FLAGS[@]}" > /dev/null
 profile_seconds=$(jq -r '.seconds * 100 | round / 100' "$WORK/profile.json")
+"$BIN" --quiet profile "$MODEL" -o "$WORK/profile-whitened.json" --profile-metric whitened "${CALIB_FLAGS[@]}" > /dev/null
 
 declare -A VARIANTS=(
   [svd-llm]="--method svd-llm"
   [rocket-uniform]="--method rocket --alloc uniform --profile $WORK/profile.json"
   [rocket-mckp]="--method rocket --alloc mckp --profile $WORK/profile.json"
+  [rocket-mckp-whitened]="--method rocket --alloc mckp --profile-metric whitened --profile $WORK/profile-whitened.json"
   [rocket-mckp-refine]="--method rocket --alloc mckp --profile $WORK/profile.json --refine-steps 100"
   [cospadi]="--method cospadi"
   [compot]="--method compot"
 )
-ORDER="svd-llm cospadi compot rocket-uniform rocket-mckp rocket-mckp-refine"
+ORDER=${ORDER:-svd-llm cospadi compot rocket-uniform rocket-mckp rocket-mckp-whitened rocket-mckp-refine}
 
 table="$WORK/table.md"
 {
@@ -63,6 +67,7 @@ for ratio in $RATIOS; do
     echo "| $name | $ratio | $achieved | $(ppl "$out" "$TINY") | $seconds |" >> "$table"
     echo "done $name $ratio" >&2
   done
+  [[ $HEAL_TOKENS == 0 ]] && continue
   healed="$WORK/rocket-mckp-heal-$ratio"
   "$BIN" --quiet heal "$WORK/rocket-mckp-$ratio" -o "$healed" --force --corpus "$CALIB" --tokens "$HEAL_TOKENS" \
     --seq-len 256 --lr 1e-3 --json "$healed.json" > /dev/null
@@ -70,7 +75,7 @@ for ratio in $RATIOS; do
   echo "| rocket-mckp + heal ($HEAL_TOKENS tokens) | $ratio | $(jq -r '.accounting.ratio_full * 10000 | round / 10000' \
     "$WORK/rocket-mckp-$ratio.json") | $(ppl "$healed" "$TINY") | heal $heal_seconds |" >> "$table"
 done
-echo "profile (shared by every rocket run): $profile_seconds s" >> "$table"
+echo "profile (shared by every rocket run but the whitened one): $profile_seconds s" >> "$table"
 
 alloc="$WORK/allocation-0.3.md"
 if [[ -f $WORK/rocket-mckp-0.3.json ]]; then

@@ -47,7 +47,8 @@ std::vector<MatrixProfile> read_profile(const std::string& path, const Transform
   LMSHRINK_CHECK(options.method == Method::kRocket, "--profile applies to --method rocket");
   try {
     nlohmann::json json = nlohmann::json::parse(read_text_file(path, "--profile"));
-    return profile_from_json(json, model, options.targets, accounting_name(options.dictionary.accounting), path);
+    return profile_from_json(json, model, options.targets, accounting_name(options.dictionary.accounting),
+                             options.rocket.profile_metric, path);
   } catch (const nlohmann::json::exception& e) {
     fail(path, ": not a valid profile (", e.what(), ")");
   }

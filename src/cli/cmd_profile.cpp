@@ -19,10 +19,10 @@ using Clock = std::chrono::steady_clock;
 
 // The option fields (rocket_profile.h, compress_options.h) and the flags that set them, for library errors.
 const FieldFlags kProfileFlags = {{"rocket.grid.rates", "--rates"}, {"rocket.grid.ks", "--ks"}, {"accounting", "--accounting"},
-                                  {"targets", "--targets"}};
+                                  {"targets", "--targets"}, {"rocket.profile_metric", "--profile-metric"}};
 
 struct ProfileArgs {
-  std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full";
+  std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full", metric = "weight";
   double importance_exponent = 0.5, oversparsify = 0.005;
   CalibArgs calib;
 };
@@ -35,6 +35,7 @@ ProfileSettings profile_settings(const ProfileArgs& args) {
   settings.cost.accounting = parse_accounting(args.accounting);
   settings.importance_exponent = args.importance_exponent;
   settings.oversparsify = args.oversparsify;
+  settings.metric = parse_profile_metric(args.metric, "--profile-metric");
   LMSHRINK_CHECK(settings.importance_exponent >= 0 && settings.oversparsify >= 0 && settings.oversparsify < 1,
                  "--importance-exponent must be >= 0 and --oversparsify in [0, 1)");
   return settings;
@@ -88,6 +89,8 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--rates", a->rates, "candidate rates, first:last:step or a comma list (default 0.05:0.70:0.05)");
   cmd->add_option("--ks", a->ks, "candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
   cmd->add_option("--accounting", a->accounting, "sizes: full (index storage counted, default) or effective");
+  cmd->add_option("--profile-metric", a->metric, "the error: weight (||W - W'|| / ||W||, the reference code's, "
+                                                 "default) or whitened (||X(W - W')|| / ||XW||)");
   cmd->add_option("--importance-exponent", a->importance_exponent, "λ of the importance |c| ν^λ (default 0.5)");
   cmd->add_option("--oversparsify", a->oversparsify, "β, the per-column over-sparsification (default 0.005)");
   add_calibration_flags(*cmd, a->calib);

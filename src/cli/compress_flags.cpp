@@ -18,7 +18,7 @@ const FieldFlags kCompressFlags = {
     {"dictionary.alloc_max_ratio", "--alloc-max-ratio"}, {"dictionary.quantize_bits", "--quantize"},
     {"dictionary.quant_group", "--quant-group"}, {"rocket.alloc", "--alloc"}, {"rocket.grid.rates", "--rates"},
     {"rocket.grid.ks", "--ks"}, {"rocket.importance_exponent", "--importance-exponent"},
-    {"rocket.oversparsify", "--oversparsify"}, {"rocket.precision", "--precision"},
+    {"rocket.oversparsify", "--oversparsify"}, {"rocket.profile_metric", "--profile-metric"}, {"rocket.precision", "--precision"},
     {"rocket.refine_steps", "--refine-steps"}, {"rocket.refine_lr", "--refine-lr"}, {"masa.atoms", "--masa-atoms"},
     {"masa.groups", "--masa-groups"}, {"masa.residual_rank", "--masa-residual-rank"}, {"masa.mix", "--masa-mix"},
     {"calib.n_samples", "--calib-samples"}, {"calib.seq_len", "--calib-seq-len"}};
@@ -72,6 +72,8 @@ void add_rocket_flags(CLI::App& cmd, CompressArgs& a) {
   cmd.add_option("--profile", a.profile, "rocket: a saved profile (lmshrink profile) instead of profiling here");
   cmd.add_option("--rates", a.rates, "rocket profile: candidate rates, first:last:step or a list (default 0.05:0.70:0.05)");
   cmd.add_option("--ks", a.ks, "rocket profile: candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
+  cmd.add_option("--profile-metric", a.profile_metric, "rocket profile: weight (||W - W'|| / ||W||, the reference code's, "
+                                                       "default) or whitened (||X(W - W')|| / ||XW||)");
   cmd.add_flag("--allow-uncompressed,!--drop-uncompressed", r.allow_uncompressed,
                "rocket mckp: a matrix may stay dense (default); --drop-uncompressed is the reference code's behaviour");
   cmd.add_flag("--no-error-cap", a.no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C");
@@ -121,6 +123,7 @@ CompressOptions compress_options(const CompressArgs& args) {
   options.rocket.error_cap = !args.no_error_cap;
   if (!args.rates.empty()) options.rocket.grid.rates = parse_grid_list(args.rates, "--rates");
   if (!args.ks.empty()) options.rocket.grid.ks = parse_grid_list(args.ks, "--ks");
+  options.rocket.profile_metric = parse_profile_metric(args.profile_metric, "--profile-metric");
   options.masa.groups = parse_masa_spec(args.masa_groups, "masa.groups");
   options.masa.residual_rank = parse_masa_spec(args.masa_residual_rank, "masa.residual_rank");
   options.masa.mix = parse_atom_mix(args.masa_mix);

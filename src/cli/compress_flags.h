@@ -19,6 +19,7 @@ struct CompressArgs {
   std::string masa_groups = masa_spec_name(MasaOptions{}.groups);
   std::string masa_residual_rank = masa_spec_name(MasaOptions{}.residual_rank);
   std::string masa_mix = atom_mix_name(MasaOptions{}.mix);
+  std::string profile_metric = profile_metric_name(RocketCompressOptions{}.profile_metric);
   double budget_bytes = 0.0;
   bool force = false, no_error_cap = false;
   CalibArgs calib;

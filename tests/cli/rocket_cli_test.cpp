@@ -97,6 +97,12 @@ TEST(RocketCliTest, BadProfilesGridsAndTargetsAreOneLineErrors) {
   expect_bad_input(run_lmshrink(rocket_args(dir / "e", "--ratio 0.5 --rates 0.05,0.1 --ks 1"), "rocket_bad_e"),
                    "no combination of the allowed options removes 0.5");
   expect_bad_input(run_lmshrink(rocket_args(dir / "f", "--ratio 0.3 --alloc dynamic"), "rocket_bad_f"), "--alloc");
+  expect_bad_input(run_lmshrink(rocket_args(dir / "g", "--ratio 0.3 --profile-metric activations"), "rocket_bad_g"),
+                   "--profile-metric");
+  std::string whitened = write_file("rocket_whitened", "p.json",
+                                    R"({"format": "lmshrink-rocket-profile", "version": 1, "accounting": "full", "metric": "whitened", "matrices": []})");
+  expect_bad_input(run_lmshrink(rocket_args(dir / "h", "--ratio 0.3 --profile " + quote(whitened)), "rocket_bad_h"),
+                   "profiled with metric 'whitened', this run uses 'weight' (profile again or set --profile-metric)");
   EXPECT_FALSE(fs::exists(dir / "e"));  // nothing half-written
 }
 

@@ -115,6 +115,16 @@ TEST(MckpTest, AnUnreachableTargetNamesTheLargestReachableFraction) {
   }
 }
 
+TEST(MckpTest, ATargetReachedByLessThanTheRoundingIsFoundAtAFinerPrecision) {
+  // Three matrices each removing 3.4 of 100 words reach a target of 10 exactly (10.2), but at 10 steps every weight
+  // rounds down to 0 steps; at 2560 steps (4^4 × 10) the weights are 87 each, 261 ≥ 256.
+  std::vector<KnapsackItem> items(3, KnapsackItem{{0.0, 0.0, 0.0}, {0.5, 3.4, 1.0}});
+  KnapsackSolution s = solve_mckp(items, 100.0, 10.0, 10);
+  EXPECT_EQ(s.choice, (std::vector<int64_t>{1, 1, 1}));
+  EXPECT_NEAR(s.removed, 10.2, 1e-12);
+  EXPECT_THROW(solve_mckp(items, 100.0, 10.3, 10), Error);  // beyond the exact maximum: still an error
+}
+
 TEST(MckpTest, ErrorCapTakesTheSmallestSufficientAlphaAndDropsOutliers) {
   // Two matrices of 100 words, options at rates 0.1 / 0.2 / 0.3 (removed 10 / 20 / 30), target 0.2. ē at rate 0.2 is
   // (0.2 + 0.4) / 2 = 0.3. α = 1.0: matrix 0 takes rate 0.3 (0.3 ≤ 0.3), matrix 1 rate 0.1 (0.25 ≤ 0.3): 40 words,
@@ -135,6 +145,21 @@ TEST(MckpTest, ErrorCapNeedsALargerAlphaWhenTheGreedyFallsShort) {
   std::vector<KnapsackItem> items{{{0.1, 10.0, 0.1}, {0.2, 20.0, 0.2}}, {{0.1, 10.0, 0.3}, {0.2, 20.0, 0.45}}};
   // ē = (0.2 + 0.45) / 2 = 0.325; α = 1.0: 20 + 10 = 30 < 40; α = 1.4: 0.45 ≤ 0.455, 20 + 20 = 40.
   EXPECT_NEAR(apply_error_cap(items, 0.2, 200.0), 1.4, 1e-12);
+}
+
+TEST(MckpTest, ErrorCapKeepsACompressedOptionForEveryMatrixSoTheGreedyTargetStaysReachable) {
+  // Calibration-weighted errors differ by an order of magnitude between matrices. ē at rate 0.2 = (0.02 + 0.4) / 2 =
+  // 0.21; α = 1.0: matrix 0 takes rate 0.3 (0.03), matrix 1 has no option ≤ 0.21 and the greedy rule counts its
+  // least-error one (rate 0.1): 30 + 10 = 40 words, the target. That option must stay allowed even though the
+  // uncompressed one is, or the knapsack could remove at most 30.
+  std::vector<KnapsackItem> items{
+      {{0.0, 0.0, 0.0}, {0.1, 10.0, 0.01}, {0.2, 20.0, 0.02}, {0.3, 30.0, 0.03}},
+      {{0.0, 0.0, 0.0}, {0.1, 10.0, 0.25}, {0.2, 20.0, 0.4}, {0.3, 30.0, 0.9}}};
+  EXPECT_DOUBLE_EQ(apply_error_cap(items, 0.2, 200.0), 1.0);
+  EXPECT_TRUE(items[1][1].allowed);
+  EXPECT_FALSE(items[1][2].allowed);
+  KnapsackSolution s = solve_mckp(items, 200.0, 40.0, 50000);
+  EXPECT_EQ(s.choice, (std::vector<int64_t>{3, 1}));
 }
 
 TEST(RocketAllocTest, UniformTakesTheTargetRateAndMckpMeetsTheBudget) {

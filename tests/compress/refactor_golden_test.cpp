@@ -45,6 +45,7 @@ CompressOptions golden_options(const std::string& method) {
   if (method == "rocket") {
     o.rocket.alloc = Alloc::kMckp;
     o.rocket.grid = {{0.1, 0.2, 0.3, 0.4, 0.5}, {1.0, 1.5, 2.0}};
+    o.rocket.profile_metric = ProfileMetric::kWeight;  // the metric of the pre-refactor code
   }
   return o;
 }

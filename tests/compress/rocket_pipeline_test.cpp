@@ -93,19 +93,25 @@ TEST(RocketPipelineTest, SavedProfileRoundTripsAndBadProfilesAreErrors) {
   std::vector<MatrixProfile> profile = profile_model(*model, fixture().tokens, {"q_proj", "down_proj"}, settings, 4, &fixture().stats);
   ASSERT_EQ(profile.size(), 10u);
   nlohmann::json json = profile_to_json(profile, settings);
-  std::vector<MatrixProfile> back = profile_from_json(json, *model, {"q_proj", "down_proj"}, "full", "p.json");
+  std::vector<MatrixProfile> back = profile_from_json(json, *model, {"q_proj", "down_proj"}, "full", ProfileMetric::kWeight, "p.json");
   ASSERT_EQ(back.size(), profile.size());
   EXPECT_EQ(back[3].name, profile[3].name);
   EXPECT_DOUBLE_EQ(back[3].options[2].error, profile[3].options[2].error);
-  EXPECT_THROW(profile_from_json(json, *model, {"q_proj", "up_proj"}, "full", "p.json"), Error);  // no up_proj entries
-  EXPECT_THROW(profile_from_json(json, *model, {"q_proj"}, "effective", "p.json"), Error);        // other accounting
+  EXPECT_THROW(profile_from_json(json, *model, {"q_proj", "up_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);  // no up_proj entries
+  EXPECT_THROW(profile_from_json(json, *model, {"q_proj"}, "effective", ProfileMetric::kWeight, "p.json"), Error);        // other accounting
+  EXPECT_EQ(json["metric"], "weight");
+  EXPECT_THROW(profile_from_json(json, *model, {"q_proj"}, "full", ProfileMetric::kWhitened, "p.json"), Error);  // other metric
+  nlohmann::json legacy = json;  // written before the metric field: the weight metric
+  legacy.erase("metric");
+  EXPECT_EQ(profile_from_json(legacy, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json").size(), 5u);
+  EXPECT_THROW(profile_from_json(legacy, *model, {"q_proj"}, "full", ProfileMetric::kWhitened, "p.json"), Error);
   nlohmann::json empty = json;
   empty["matrices"] = nlohmann::json::array();
-  EXPECT_THROW(profile_from_json(empty, *model, {"q_proj"}, "full", "p.json"), Error);
+  EXPECT_THROW(profile_from_json(empty, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
   nlohmann::json inconsistent = json;
   inconsistent["matrices"][0]["options"][1]["nonzeros"] = 1000;  // s > r
-  EXPECT_THROW(profile_from_json(inconsistent, *model, {"q_proj"}, "full", "p.json"), Error);
-  EXPECT_THROW(profile_from_json(nlohmann::json::array(), *model, {"q_proj"}, "full", "p.json"), Error);
+  EXPECT_THROW(profile_from_json(inconsistent, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
+  EXPECT_THROW(profile_from_json(nlohmann::json::array(), *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
 }
 
 TEST(RocketPipelineTest, BadRocketOptionsAreErrors) {

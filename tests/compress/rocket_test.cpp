@@ -1,8 +1,10 @@
-// ROCKET's factorization and profile against independent references: the support keeps exactly s entries per
-// column, chosen as a plain loop over sorted scores says; the ridge dictionary equals the normal equations solved by
-// an explicit float64 inverse; the least-squares refit never increases the whitened error of the eigenbasis factor;
-// with s = r (ks = 1) ROCKET is SVD-LLM's truncated factorization; the size rule is the reference code's formula;
-// the profile keeps the best ks per rate and its JSON round-trips and rejects inconsistent files.
+// ROCKET's factorization and profile against independent references: the basis from the smaller Gram side equals
+// LAPACK's SVD of the whitened matrix (both shapes); the support keeps exactly s entries per column, chosen as a
+// plain loop over sorted scores says; the ridge dictionary equals the normal equations solved by an explicit float64
+// inverse, and the closed-form errors equal the residuals formed explicitly; the least-squares refit never increases
+// the whitened error of the eigenbasis factor; with s = r (ks = 1) ROCKET is SVD-LLM's truncated factorization; the
+// size rule is the reference code's formula; the profile keeps the best ks per rate under either metric, and the
+// whitened metric equals ‖X(W − Ŵ)‖ / ‖XW‖ summed by a float64 loop over explicit calibration rows.
 #include "lmshrink/compress/rocket.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +38,10 @@ at::Tensor gram_of(int64_t in, uint64_t seed) {
 
 DenseLinear layer_of(int64_t in, int64_t out, uint64_t seed) { return DenseLinear(randn64({out, in}, seed).to(torch::kFloat32)); }
 
+RocketBasis basis_of(const DictProblem& problem, const DenseLinear& layer) {
+  return rocket_basis(problem.whitened, problem.lower, layer.dense().t());
+}
+
 double squared(const at::Tensor& w, const at::Tensor& d, const at::Tensor& v) {
   return (w - torch::matmul(d, v)).pow(2).sum().item<double>();
 }
@@ -49,6 +55,29 @@ TEST(RocketTest, ImportanceIsCoefficientTimesAtomNormToTheLambda) {
       EXPECT_NEAR(imp[i][j].item<double>(), expected, 1e-12);
     }
   }
+}
+
+TEST(RocketTest, BasisFromTheSmallerGramSideEqualsTheSvdOfTheWhitenedMatrix) {
+  for (auto [in, out] : std::vector<std::pair<int64_t, int64_t>>{{24, 40}, {40, 24}, {32, 32}}) {
+    DenseLinear layer = layer_of(in, out, 60 + in);
+    DictProblem problem = whiten_group({&layer}, {gram_of(in, 70 + out)});
+    RocketBasis basis = basis_of(problem, layer);
+    auto [u, sigma, vh] = at::linalg_svd(problem.whitened, /*full_matrices=*/false);
+    at::Tensor nu = at::linalg_solve_triangular(problem.lower.t(), u, true).norm(2, {0});
+    EXPECT_TRUE(torch::allclose(basis.sigma, sigma, 1e-9, 1e-9 * sigma[0].item<double>())) << in << " x " << out;
+    EXPECT_TRUE(torch::allclose(basis.atom_norms, nu, 1e-7, 1e-12)) << in << " x " << out;
+    at::Tensor signs = (basis.u * u).sum(0).sign();  // singular vectors are defined up to sign
+    EXPECT_TRUE(torch::allclose(basis.u, u * signs, 1e-7, 1e-9)) << in << " x " << out;
+    EXPECT_TRUE(torch::allclose(basis.vh, vh * signs.unsqueeze(1), 1e-7, 1e-9)) << in << " x " << out;
+    EXPECT_NEAR(basis.energy, problem.whitened.pow(2).sum().item<double>(), 1e-12 * basis.energy);
+  }
+}
+
+TEST(RocketTest, ClosedFormRidgeErrorEqualsTheResidual) {
+  at::Tensor w = randn64({12, 20}, 8), v = randn64({6, 20}, 9) * (randn64({6, 20}, 10) > 0).to(torch::kFloat64);
+  RidgeFit fit = ridge_fit(w, v, w.pow(2).sum().item<double>());
+  double direct = squared(w, fit.dictionary, v);
+  EXPECT_NEAR(fit.error, direct, 1e-10 * direct);
 }
 
 TEST(RocketTest, SupportOverSparsifiesThenRefillsEveryColumnToExactlyS) {
@@ -85,7 +114,7 @@ TEST(RocketTest, LeastSquaresRefitNeverIncreasesTheWhitenedErrorOfTheEigenbasis)
   for (uint64_t seed : {10, 11, 12}) {
     DenseLinear layer = layer_of(24, 40, seed);
     DictProblem problem = whiten_group({&layer}, {gram_of(24, seed + 50)});
-    RocketBasis basis = rocket_basis(problem.whitened, problem.lower);
+    RocketBasis basis = basis_of(problem, layer);
     for (auto [r, s] : std::vector<std::pair<int64_t, int64_t>>{{16, 8}, {20, 5}, {12, 11}, {24, 1}}) {
       RocketFit fit = fit_rocket(problem.whitened, basis, {r, s, 0.5, 0.005, 0, 1e-3});
       at::Tensor v = dense_code(fit.fit.code, r);
@@ -103,7 +132,7 @@ TEST(RocketTest, WithKsOneItIsSvdLlmsFactorization) {
   at::Tensor gram = gram_of(20, 22);
   DictProblem problem = whiten_group({&layer}, {gram});
   for (int64_t r : {1, 7, 15}) {
-    RocketFit fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower), {r, r, 0.5, 0.005, 0, 1e-3});
+    RocketFit fit = fit_rocket(problem.whitened, basis_of(problem, layer), {r, r, 0.5, 0.005, 0, 1e-3});
     EXPECT_EQ(fit.chosen, "eigenbasis");
     at::Tensor dewhitened = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, true);
     at::Tensor rocket_w = torch::matmul(dewhitened, dense_code(fit.fit.code, r));  // [in, out]
@@ -115,7 +144,7 @@ TEST(RocketTest, WithKsOneItIsSvdLlmsFactorization) {
 TEST(RocketTest, RefinementIsKeptOnlyWhenItLowersTheError) {
   DenseLinear layer = layer_of(16, 24, 31);
   DictProblem problem = whiten_group({&layer}, {gram_of(16, 32)});
-  RocketBasis basis = rocket_basis(problem.whitened, problem.lower);
+  RocketBasis basis = basis_of(problem, layer);
   RocketFit plain = fit_rocket(problem.whitened, basis, {12, 4, 0.5, 0.005, 0, 1e-3});
   RocketFit refined = fit_rocket(problem.whitened, basis, {12, 4, 0.5, 0.005, 200, 1e-3});
   EXPECT_GE(refined.refined_error, 0.0);
@@ -149,12 +178,13 @@ TEST(RocketProfileTest, KeepsTheBestKsPerRateAfterTheUncompressedOption) {
   at::Tensor gram = gram_of(24, 42);
   ProfileSettings settings;
   settings.grid = {{0.2, 0.4}, {1.0, 1.5, 2.0}};
+  settings.metric = ProfileMetric::kWeight;
   MatrixProfile profile = profile_matrix("m", layer, gram, settings);
   ASSERT_EQ(profile.options.size(), 3u);
   EXPECT_EQ(profile.options[0].rate, 0.0);
   EXPECT_EQ(profile.options[0].error, 0.0);
   DictProblem problem = whiten_group({&layer}, {gram});
-  RocketBasis basis = rocket_basis(problem.whitened, problem.lower);
+  RocketBasis basis = basis_of(problem, layer);
   at::Tensor w = layer.dense().t().to(torch::kFloat64);
   for (size_t i = 1; i < profile.options.size(); ++i) {
     const ProfileOption& chosen = profile.options[i];
@@ -169,6 +199,51 @@ TEST(RocketProfileTest, KeepsTheBestKsPerRateAfterTheUncompressedOption) {
     }
   }
   EXPECT_LT(profile.options[1].error, profile.options[2].error);  // removing more costs more
+}
+
+// ‖X (W − Ŵ)‖_F / ‖X W‖_F with every product summed by plain loops (W, Ŵ in the [in, out] convention).
+double activation_error_loop(const at::Tensor& x, const at::Tensor& w, const at::Tensor& w_hat) {
+  auto xa = x.accessor<double, 2>();
+  auto wa = w.accessor<double, 2>(), ha = w_hat.accessor<double, 2>();
+  double error = 0.0, energy = 0.0;
+  for (int64_t n = 0; n < x.size(0); ++n) {
+    for (int64_t j = 0; j < w.size(1); ++j) {
+      double exact = 0.0, approx = 0.0;
+      for (int64_t i = 0; i < x.size(1); ++i) exact += xa[n][i] * wa[i][j], approx += xa[n][i] * ha[i][j];
+      error += (exact - approx) * (exact - approx), energy += exact * exact;
+    }
+  }
+  return std::sqrt(error / energy);
+}
+
+TEST(RocketProfileTest, WhitenedMetricIsTheActivationErrorOfTheChosenFit) {
+  DenseLinear layer = layer_of(24, 40, 43);
+  at::Tensor x = torch::matmul(randn64({96, 24}, 44), randn64({24, 24}, 45));  // calibration rows, correlated
+  at::Tensor gram = torch::matmul(x.t(), x);
+  ProfileSettings settings;
+  settings.grid = {{0.2, 0.4}, {1.0, 1.5, 2.0}};
+  settings.metric = ProfileMetric::kWhitened;
+  MatrixProfile profile = profile_matrix("m", layer, gram, settings);
+  ASSERT_EQ(profile.options.size(), 3u);
+  DictProblem problem = whiten_group({&layer}, {gram});
+  RocketBasis basis = basis_of(problem, layer);
+  at::Tensor w = layer.dense().t().to(torch::kFloat64);
+  for (size_t i = 1; i < profile.options.size(); ++i) {
+    const ProfileOption& chosen = profile.options[i];
+    double best = 1e300;
+    for (double ks : settings.grid.ks) {
+      auto size = rocket_size(24, 40, chosen.rate, ks, settings.cost);
+      if (!size) continue;
+      RocketFit fit = fit_rocket(problem.whitened, basis, {size->atoms, size->nonzeros, 0.5, 0.005, 0, 1e-3});
+      at::Tensor w_hat = at::linalg_solve_triangular(problem.lower.t(),
+                                                     torch::matmul(fit.fit.dictionary, dense_code(fit.fit.code, size->atoms)), true);
+      double error = activation_error_loop(x, w, w_hat);
+      if (std::abs(ks - chosen.ks) < 1e-12) EXPECT_NEAR(chosen.error, error, 1e-9) << "rate " << chosen.rate << " ks " << ks;
+      best = std::min(best, error);
+    }
+    EXPECT_NEAR(chosen.error, best, 1e-9) << "rate " << chosen.rate;  // the best ks of the rate
+  }
+  EXPECT_LT(profile.options[1].error, profile.options[2].error);
 }
 
 TEST(RocketProfileTest, GridParsingAndBadGrids) {

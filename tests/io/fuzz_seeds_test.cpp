@@ -60,7 +60,7 @@ const std::map<std::string, Reader>& readers() {
          if (n.find("bz2") != std::string::npos) EXPECT_EQ(lmshrink::parse_hellaswag(b, n).items.size(), 1u) << n;
        }},
       {"fuzz_rocket_profile", [](const std::string& b, const std::string& n) {
-         EXPECT_EQ(lmshrink::parse_profile_text(b, "full", n).size(), 1u) << n;
+         EXPECT_EQ(lmshrink::parse_profile_text(b, "full", lmshrink::ProfileMetric::kWeight, n).size(), 1u) << n;
        }},
       {"fuzz_run_record", [](const std::string& b, const std::string& n) {
          size_t split = b.find("\n\n");

@@ -146,6 +146,7 @@ ProfileSettings profile_settings(const CompressOptions& options) {
   settings.cost = dict_cost(options);
   settings.importance_exponent = options.rocket.importance_exponent;
   settings.oversparsify = options.rocket.oversparsify;
+  settings.metric = options.rocket.profile_metric;
   return settings;
 }
 

@@ -55,6 +55,7 @@ struct RocketCompressOptions {  // rocket.h, rocket_profile.h, rocket_alloc.h
   Alloc alloc = Alloc::kMckp;  // kMckp or kUniform
   ProfileGrid grid = default_profile_grid();
   double importance_exponent = 0.5, oversparsify = 0.005;  // λ, β
+  ProfileMetric profile_metric = ProfileMetric::kWeight;  // what the profile's errors (the knapsack's costs) measure
   bool allow_uncompressed = true, error_cap = true;
   int64_t precision = 50000;  // knapsack steps of the total
   int64_t refine_steps = 0;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "lmshrink/util/error.h"
 
@@ -12,6 +13,7 @@ namespace lmshrink {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int64_t kMaxTableCells = int64_t{1} << 29;  // backtrack entries (2 bytes each) of a precision retry: 1 GiB
 
 int64_t option_weight(double removed, double scale) {
   return std::max<int64_t>(0, static_cast<int64_t>(std::floor(removed * scale + 1e-9)));
@@ -32,13 +34,11 @@ double max_removed(const std::vector<KnapsackItem>& items) {
 
 }  // namespace
 
-KnapsackSolution solve_mckp(const std::vector<KnapsackItem>& items, double total, double target_removed, int64_t precision) {
-  LMSHRINK_CHECK(!items.empty() && total > 0, "knapsack: no matrices to allocate");
-  LMSHRINK_CHECK(precision >= 1 && precision <= 10'000'000, "rocket.precision: expected 1 .. 10,000,000 steps, got ", precision);
-  for (size_t i = 0; i < items.size(); ++i) {
-    bool any = std::any_of(items[i].begin(), items[i].end(), [](const KnapsackOption& o) { return o.allowed; });
-    LMSHRINK_CHECK(any && items[i].size() <= 65535, "knapsack: matrix ", i, " has no allowed option (or more than 65535)");
-  }
+namespace {
+
+// The DP at one precision; nullopt when no combination's rounded-down weights reach the target's steps.
+std::optional<KnapsackSolution> solve_at(const std::vector<KnapsackItem>& items, double total, double target_removed,
+                                         int64_t precision) {
   double scale = static_cast<double>(precision) / total;
   int64_t target = std::max<int64_t>(0, static_cast<int64_t>(std::ceil(target_removed * scale - 1e-9)));
   LMSHRINK_CHECK(target <= precision, "knapsack: the target ", target_removed / total, " of the words is not below 1");
@@ -64,8 +64,7 @@ KnapsackSolution solve_mckp(const std::vector<KnapsackItem>& items, double total
     }
     cost.swap(next);
   }
-  LMSHRINK_CHECK(cost[target] < kInf, "knapsack: no combination of the allowed options removes ", target_removed / total,
-                 " of the words; the most any combination removes is ", max_removed(items) / total);
+  if (cost[target] == kInf) return std::nullopt;
   KnapsackSolution solution;
   solution.choice.assign(n, 0);
   solution.target_steps = target;
@@ -81,6 +80,26 @@ KnapsackSolution solve_mckp(const std::vector<KnapsackItem>& items, double total
     state = state == target ? saturated_from[i] : state - w;
   }
   return solution;
+}
+
+}  // namespace
+
+KnapsackSolution solve_mckp(const std::vector<KnapsackItem>& items, double total, double target_removed, int64_t precision) {
+  LMSHRINK_CHECK(!items.empty() && total > 0, "knapsack: no matrices to allocate");
+  LMSHRINK_CHECK(precision >= 1 && precision <= 10'000'000, "rocket.precision: expected 1 .. 10,000,000 steps, got ", precision);
+  for (size_t i = 0; i < items.size(); ++i) {
+    bool any = std::any_of(items[i].begin(), items[i].end(), [](const KnapsackOption& o) { return o.allowed; });
+    LMSHRINK_CHECK(any && items[i].size() <= 65535, "knapsack: matrix ", i, " has no allowed option (or more than 65535)");
+  }
+  // Rounding each weight down can lose up to one step per matrix, so a target that the exact weights reach by less
+  // than that margin fails at this precision: retry finer while the table stays within kMaxTableCells.
+  bool reachable = max_removed(items) >= target_removed * (1 - 1e-12);
+  for (int64_t steps = precision;; steps *= 4) {
+    if (std::optional<KnapsackSolution> solution = solve_at(items, total, target_removed, steps)) return *solution;
+    if (!reachable || steps * 4 * static_cast<int64_t>(items.size()) > kMaxTableCells) break;
+  }
+  fail("knapsack: no combination of the allowed options removes ", target_removed / total,
+       " of the words; the most any combination removes is ", max_removed(items) / total);
 }
 
 double apply_error_cap(std::vector<KnapsackItem>& items, double target_ratio, double total) {
@@ -120,10 +139,10 @@ double apply_error_cap(std::vector<KnapsackItem>& items, double target_ratio, do
   if (alpha_min < 0) return -1.0;
   for (KnapsackItem& item : items) {
     size_t keep = least_error(item);
-    bool any = false;
+    bool any = false;  // a compressed option left: the greedy rule above counted one per matrix, so keep one
     for (KnapsackOption& o : item) {
       if (o.rate > 0 && (o.error > alpha_min * mean_error || o.error < 0 || o.error >= 2)) o.allowed = false;
-      any = any || o.allowed;
+      any = any || (o.rate > 0 && o.allowed);
     }
     if (!any) item[keep].allowed = true;
   }

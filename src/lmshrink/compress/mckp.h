@@ -4,11 +4,14 @@
 // programming: scale = precision / total, an option's weight is ⌊removed · scale⌋ (rounded down, so the true removed
 // count of a feasible choice is at least the target), the target is ⌈target · scale⌉ steps, and states at or above
 // the target are merged into one (nothing is gained by removing more), so the table has precision + 1 columns:
-// O(matrices × precision × options) time, two bytes per (matrix, state) for the backtrack.
+// O(matrices × precision × options) time, two bytes per (matrix, state) for the backtrack. Rounding down loses up to
+// one step per matrix, so a target that the exact weights reach by a smaller margin is retried at 4×, 16×, …
+// the precision while the backtrack stays within 1 GiB.
 // The error cap of §3.5 (find_min_alpha_for_target_cr, preprocess_layer_profiles): ē = mean error over matrices at
 // the grid rate closest to the target; α_min = the smallest α in 1.0, 1.1, …, 2.0 for which the greedy rule (per
 // matrix the largest-rate option with error ≤ α ē, else its least-error option) reaches the target; then every option
-// with error > α_min ē or outside [0, 2) is disallowed (a matrix left with none keeps its least-error option).
+// with error > α_min ē or outside [0, 2) is disallowed (a matrix left with no compressed option keeps its least-error
+// one, even when its uncompressed option is allowed: the greedy rule counted that one, so the target stays reachable).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -16,11 +16,46 @@
 
 namespace lmshrink {
 
-RocketBasis rocket_basis(const at::Tensor& whitened_n_m, const at::Tensor& lower_n_n) {
+namespace {
+
+constexpr double kUnresolved = 1e-7;  // σ_i / σ_1 below which the Gram route cannot resolve a direction
+
+// Eigenvalues (clamped at 0, square-rooted) and eigenvectors of the Gram side `sym`, largest first.
+std::pair<at::Tensor, at::Tensor> singular_pairs(const at::Tensor& sym) {
+  auto [values, vectors] = at::linalg_eigh((sym + sym.t()).mul_(0.5));  // ascending
+  return {values.flip(0).clamp_min(0.0).sqrt(), vectors.flip(1)};
+}
+
+// 1 / σ_i for resolved directions, 0 for the others; zeroes σ_i of the others in place.
+at::Tensor resolved_inverse(at::Tensor& sigma) {
+  double largest = sigma.numel() > 0 ? sigma[0].item<double>() : 0.0;
+  at::Tensor resolved = sigma > kUnresolved * largest;
+  sigma.mul_(resolved);
+  return torch::where(resolved, sigma.reciprocal(), torch::zeros_like(sigma));
+}
+
+}  // namespace
+
+RocketBasis rocket_basis(const at::Tensor& whitened_n_m, const at::Tensor& lower_n_n, const at::Tensor& weight_n_m) {
   at::Tensor w = whitened_n_m.to(torch::kFloat64);
-  auto [u, sigma, vh] = at::linalg_svd(w, /*full_matrices=*/false);
-  at::Tensor atoms_original = at::linalg_solve_triangular(lower_n_n.to(torch::kFloat64).t(), u, /*upper=*/true);  // S⁻ᵀ U
-  return {u, sigma, vh, atoms_original.norm(2, {0})};
+  RocketBasis basis;
+  basis.energy = w.pow(2).sum().item<double>();
+  if (w.size(1) <= w.size(0)) {  // W_Lᵀ W_L = V Σ² Vᵀ, U = W_L V Σ⁻¹, S⁻ᵀ U = W V Σ⁻¹
+    auto [sigma, v] = singular_pairs(torch::matmul(w.t(), w));
+    at::Tensor inverse = resolved_inverse(sigma).unsqueeze(0);
+    basis.u = torch::matmul(w, v).mul_(inverse);
+    basis.atom_norms = torch::matmul(weight_n_m.to(torch::kFloat64), v).mul_(inverse).norm(2, {0});
+    basis.vh = v.t().contiguous();
+    basis.sigma = sigma;
+  } else {  // W_L W_Lᵀ = U Σ² Uᵀ, Vᵀ = Σ⁻¹ Uᵀ W_L
+    auto [sigma, u] = singular_pairs(torch::matmul(w, w.t()));
+    at::Tensor inverse = resolved_inverse(sigma);
+    basis.u = u.mul_((inverse > 0).unsqueeze(0));
+    basis.vh = torch::matmul(basis.u.t(), w).mul_(inverse.unsqueeze(1));
+    basis.atom_norms = at::linalg_solve_triangular(lower_n_n.to(torch::kFloat64).t(), basis.u, /*upper=*/true).norm(2, {0});
+    basis.sigma = sigma;
+  }
+  return basis;
 }
 
 at::Tensor rocket_importance(const at::Tensor& coeff_r_m, const at::Tensor& atom_norms_r, double exponent) {
@@ -40,15 +75,22 @@ at::Tensor rocket_support(const at::Tensor& importance_r_m, const at::Tensor& re
   return std::get<0>(rows.sort(0)).contiguous();
 }
 
-at::Tensor ridge_dictionary(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m) {
+RidgeFit ridge_fit(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m, double energy) {
   int64_t r = sparse_r_m.size(0);
   at::Tensor gram = torch::matmul(sparse_r_m, sparse_r_m.t());  // V Vᵀ [r, r]
   double mu = std::max(1e-6, 1e-3 * gram.trace().item<double>() / static_cast<double>(r));
-  gram += mu * torch::eye(r, gram.options());
-  at::Tensor rhs = torch::matmul(sparse_r_m, whitened_n_m.t());  // V W_Lᵀ [r, n]: D ᵀ solves (V Vᵀ + μI) Dᵀ = V W_Lᵀ
+  gram.diagonal().add_(mu);
+  at::Tensor projected = torch::matmul(whitened_n_m, sparse_r_m.t());  // P = W_L Vᵀ [n, r]; D (V Vᵀ + μI) = P
   auto [lower, info] = at::linalg_cholesky_ex(gram);
-  at::Tensor d_t = info.item<int64_t>() == 0 ? at::cholesky_solve(rhs, lower) : at::linalg_solve(gram, rhs);
-  return d_t.t().contiguous();
+  at::Tensor d_t = info.item<int64_t>() == 0 ? at::cholesky_solve(projected.t(), lower) : at::linalg_solve(gram, projected.t());
+  RidgeFit fit{d_t.t().contiguous(), 0.0};
+  double error = energy - (fit.dictionary * projected).sum().item<double>() - mu * fit.dictionary.pow(2).sum().item<double>();
+  fit.error = std::isfinite(error) ? std::max(error, 0.0) : error;
+  return fit;
+}
+
+at::Tensor ridge_dictionary(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m) {
+  return ridge_fit(whitened_n_m, sparse_r_m, 0.0).dictionary;
 }
 
 namespace {
@@ -91,13 +133,16 @@ RocketFit fit_rocket(const at::Tensor& whitened_n_m, const RocketBasis& basis, c
   at::Tensor values = c.gather(0, rows);
   at::Tensor v = torch::zeros_like(c).scatter_(0, rows, values);
   RocketFit result;
-  result.eigenbasis_error = fit_error(w, b, v);
-  at::Tensor d = ridge_dictionary(w, v);
-  result.least_squares_error = fit_error(w, d, v);
-  bool least_squares = std::isfinite(result.least_squares_error) && result.least_squares_error < result.eigenbasis_error;
-  result.chosen = least_squares ? "least-squares" : "eigenbasis";
-  if (!least_squares) d = b.contiguous();
-  double best = std::min(result.eigenbasis_error, least_squares ? result.least_squares_error : result.eigenbasis_error);
+  result.eigenbasis_error = std::max(0.0, basis.energy - values.pow(2).sum().item<double>());  // B orthonormal
+  result.chosen = "eigenbasis";
+  at::Tensor d = b.contiguous();
+  double best = result.eigenbasis_error;
+  result.least_squares_error = -1.0;
+  if (s < r) {  // with s = r, B is the exact least-squares dictionary and the ridge one can only fit worse
+    RidgeFit ridge = ridge_fit(w, v, basis.energy);
+    result.least_squares_error = ridge.error;
+    if (std::isfinite(ridge.error) && ridge.error < best) d = ridge.dictionary, best = ridge.error, result.chosen = "least-squares";
+  }
   if (options.refine_steps > 0) {
     auto [d_refined, values_refined] = refine(w, d, rows, values, options.refine_steps, options.refine_lr);
     result.refined_error = fit_error(w, d_refined, torch::zeros_like(c).scatter_(0, rows, values_refined));
@@ -124,7 +169,8 @@ CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::
   stats->check_accumulated(name);
   DictProblem problem = whiten_group({&layer}, {stats->gram});
   RocketOptions rocket{choice.atoms, choice.nonzeros, r.importance_exponent, r.oversparsify, r.refine_steps, r.refine_lr};
-  RocketFit fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower), rocket);
+  RocketBasis basis = rocket_basis(problem.whitened, problem.lower, layer.dense().t());
+  RocketFit fit = fit_rocket(problem.whitened, basis, rocket);
   std::unique_ptr<Linear> compressed;
   if (choice.nonzeros == choice.atoms) {
     at::Tensor a = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, /*upper=*/true);  // S⁻ᵀ D [in, r]

@@ -1,14 +1,20 @@
 // ROCKET single-step sparse factorization (arXiv 2602.11008 §3, eqs. 5–7; ALGORITHMS.md §3.3) of one whitened
 // matrix W_L = Sᵀ W [n, m] (G = S Sᵀ, whitening.h), with r atoms and s nonzeros per column:
 //   1. basis: the top-r left singular vectors B of W_L (= eigenvectors of W_L W_Lᵀ, paper App. B.3) and the
-//      coefficients C = Bᵀ W_L = Σ_r V_rᵀ [r, m];
+//      coefficients C = Bᵀ W_L = Σ_r V_rᵀ [r, m]. Computed from the eigendecomposition of the smaller Gram side
+//      (issue 20 item 4, as svd_llm.h): for m ≤ n, W_Lᵀ W_L = V Σ² Vᵀ and U = W_L V Σ⁻¹, ν_i = ‖W v_i‖ / σ_i with no
+//      [n, n] solve; for n < m, W_L W_Lᵀ = U Σ² Uᵀ and Vᵀ = Σ⁻¹ Uᵀ W_L. Directions with σ_i ≤ 1e-7 σ_1 (below
+//      the precision of that route; their coefficients are zero to it) get a zero atom and ν_i = 0;
 //   2. importance (eq. 5): imp_ij = |c_ij| ν_i^λ with ν_i = ‖S⁻ᵀ b_i‖ the norm of atom i in the original space,
 //      λ = 0.5 (the code's exp(½ log|c| + ½ log |c|ν));
 //   3. sparsify: per column keep the s − ⌈β r⌉ most important entries (over-sparsify, β = 0.005, at least one), then
 //      refill the column to exactly s with the dropped entries of largest original-space importance |c_ij| ν_i;
 //   4. dictionary (eq. 7): ridge least squares D = W_L Vᵀ (V Vᵀ + μ I)⁻¹, μ = max(1e-6, 1e-3 tr(V Vᵀ)/r), by a
-//      Cholesky solve (an LU solve if that fails); B is kept instead if it fits better (it does when s = r, which
-//      makes ks = 1 exactly SVD-LLM's truncated factorization);
+//      Cholesky solve (an LU solve if that fails); B is kept instead if it fits better. With s = r the ridge solve
+//      is skipped: B is then the exact least-squares dictionary, and the ridge one (μ > 0) can only fit worse, so
+//      ks = 1 is exactly SVD-LLM's truncated factorization;
+//      errors without forming the residual: ‖W_L − B V‖² = ‖W_L‖² − ‖V‖² (B orthonormal, V = C on the support) and
+//      ‖W_L − D V‖² = ‖W_L‖² − ⟨D, W_L Vᵀ⟩ − μ ‖D‖² (from D (V Vᵀ + μ I) = W_L Vᵀ), clamped at 0;
 //   5. optional local refinement (the reference code's adam_refine, not in the paper): Adam on D and the nonzeros
 //      of V with the support fixed, loss ‖W_L − D V‖² / ‖W_L‖², float64; kept only when the whitened error drops.
 // Deviation (documented in README "rocket"): the paper re-activates masked entries globally "until the exact
@@ -28,14 +34,15 @@ namespace lmshrink {
 
 // The SVD of one whitened matrix, shared by every (r, s) of its profile (rocket_profile.h).
 struct RocketBasis {
-  at::Tensor u;           // [n, q] left singular vectors of W_L, q = min(n, m), float64
+  at::Tensor u;           // [n, q] left singular vectors of W_L, q = min(n, m), float64 (zero columns past its rank)
   at::Tensor sigma;       // [q] descending
   at::Tensor vh;          // [q, m]
   at::Tensor atom_norms;  // ν [q]: column norms of S⁻ᵀ U
+  double energy = 0.0;    // ‖W_L‖²
 };
 
-// whitened_n_m: W_L float64; lower_n_n: S with G = S Sᵀ.
-RocketBasis rocket_basis(const at::Tensor& whitened_n_m, const at::Tensor& lower_n_n);
+// whitened_n_m: W_L float64; lower_n_n: S with G = S Sᵀ; weight_n_m: W = S⁻ᵀ W_L (the layer's weight, [in, out]).
+RocketBasis rocket_basis(const at::Tensor& whitened_n_m, const at::Tensor& lower_n_n, const at::Tensor& weight_n_m);
 
 struct RocketOptions {
   int64_t atoms = 0;                 // r, 1 ≤ r ≤ min(n, m)
@@ -48,7 +55,7 @@ struct RocketOptions {
 
 struct RocketFit {
   DictFit fit;  // D_L [n, r] (whitened), S rows/values [s, m]; fit.objective: the chosen ‖W_L − D S‖²
-  double eigenbasis_error = 0.0, least_squares_error = 0.0, refined_error = -1.0;  // ‖W_L − D S‖² of each stage
+  double eigenbasis_error = 0.0, least_squares_error = -1.0, refined_error = -1.0;  // ‖W_L − D S‖² of each stage, −1: not run
   std::string chosen;  // "eigenbasis", "least-squares" or "refined"
 };
 
@@ -61,6 +68,11 @@ at::Tensor rocket_importance(const at::Tensor& coeff_r_m, const at::Tensor& atom
 // refill_score (both [r, m]).
 at::Tensor rocket_support(const at::Tensor& importance_r_m, const at::Tensor& refill_score_r_m, int64_t s, double oversparsify);
 // Ridge least squares D = W_L Vᵀ (V Vᵀ + μ I)⁻¹ for the sparse coefficient matrix V [r, m] (dense, zeros off-support).
+struct RidgeFit {
+  at::Tensor dictionary;  // D [n, r]
+  double error = 0.0;     // ‖W_L − D V‖², from the closed form above
+};
+RidgeFit ridge_fit(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m, double energy);
 at::Tensor ridge_dictionary(const at::Tensor& whitened_n_m, const at::Tensor& sparse_r_m);
 
 struct CompressedLayer;

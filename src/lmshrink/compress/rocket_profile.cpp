@@ -84,12 +84,18 @@ std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, doubl
 
 namespace {
 
-// ‖Ŵ − W‖_F / ‖W‖_F with Ŵ − W = S⁻ᵀ (D V − W_L).
-double original_space_error(const DictProblem& problem, const RocketFit& fit, double weight_norm) {
-  at::Tensor v = dense_code(fit.fit.code, fit.fit.dictionary.size(1));
-  at::Tensor residual = torch::matmul(fit.fit.dictionary, v) - problem.whitened;
-  at::Tensor error = at::linalg_solve_triangular(problem.lower.t(), residual, /*upper=*/true);
-  return error.norm().item<double>() / std::max(weight_norm, 1e-300);
+// ‖Ŵ − W‖_F / ‖W‖_F with Ŵ = (S⁻ᵀ D) V.
+double weight_space_error(const DictProblem& problem, const RocketFit& fit, const at::Tensor& weight_n_m, double weight_norm) {
+  at::Tensor dewhitened = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, /*upper=*/true);  // [n, r]
+  at::Tensor residual = torch::matmul(dewhitened, dense_code(fit.fit.code, fit.fit.dictionary.size(1))) - weight_n_m;
+  return residual.norm().item<double>() / std::max(weight_norm, 1e-300);
+}
+
+// The profile's error of one fit (rocket_profile_format.h ProfileMetric).
+double profile_error(ProfileMetric metric, const DictProblem& problem, const RocketBasis& basis, const RocketFit& fit,
+                     const at::Tensor& weight_n_m, double weight_norm) {
+  if (metric == ProfileMetric::kWeight) return weight_space_error(problem, fit, weight_n_m, weight_norm);
+  return std::sqrt(fit.fit.objective[0] / std::max(basis.energy, 1e-300));
 }
 
 }  // namespace
@@ -101,15 +107,17 @@ MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const
   profile.dense_words = static_cast<double>(d1 * d2);
   profile.options.push_back(ProfileOption{0.0, 0.0, 0, 0, profile.dense_words, 0.0});
   DictProblem problem = whiten_group({&layer}, {gram_in_in});
-  RocketBasis basis = rocket_basis(problem.whitened, problem.lower);
-  double weight_norm = layer.dense().to(torch::kFloat64).norm().item<double>();
+  at::Tensor weight = layer.dense().t().to(torch::kFloat64);
+  RocketBasis basis = rocket_basis(problem.whitened, problem.lower, weight);
+  double weight_norm = weight.norm().item<double>();
   for (double rate : settings.grid.rates) {
     std::optional<ProfileOption> best;
     for (double ks : settings.grid.ks) {
       std::optional<RocketSize> size = rocket_size(d1, d2, rate, ks, settings.cost);
       if (!size) continue;
       RocketOptions options{size->atoms, size->nonzeros, settings.importance_exponent, settings.oversparsify, 0, 1e-3};
-      double error = original_space_error(problem, fit_rocket(problem.whitened, basis, options), weight_norm);
+      RocketFit fit = fit_rocket(problem.whitened, basis, options);
+      double error = profile_error(settings.metric, problem, basis, fit, weight, weight_norm);
       if (!best || error < best->error) best = ProfileOption{rate, ks, size->atoms, size->nonzeros, size->kept_words, error};
     }
     if (best) profile.options.push_back(*best);
@@ -155,15 +163,15 @@ nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const 
                         {"dense_words", m.dense_words}, {"options", options}});
   }
   return {{"format", "lmshrink-rocket-profile"}, {"version", 1},
-          {"accounting", accounting_name(settings.cost.accounting)},
+          {"accounting", accounting_name(settings.cost.accounting)}, {"metric", profile_metric_name(settings.metric)},
           {"importance_exponent", settings.importance_exponent}, {"oversparsify", settings.oversparsify},
           {"grid", {{"rates", settings.grid.rates}, {"ks", settings.grid.ks}}}, {"matrices", matrices}};
 }
 
 std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
                                              const std::vector<std::string>& targets, const std::string& accounting,
-                                             const std::string& what) {
-  std::map<std::string, MatrixProfile> by_name = parse_profile_json(json, accounting, what);
+                                             ProfileMetric metric, const std::string& what) {
+  std::map<std::string, MatrixProfile> by_name = parse_profile_json(json, accounting, metric, what);
   std::vector<MatrixProfile> profile;
   for (int64_t layer = 0; layer < model.config().num_layers; ++layer) {
     for (const std::string& projection : targets) {

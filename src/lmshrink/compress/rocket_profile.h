@@ -1,8 +1,11 @@
 // ROCKET layer profiling (arXiv 2602.11008 "Layer Profiling"; ALGORITHMS.md §3.4): for every targeted matrix, one
-// whitened SVD (rocket.h RocketBasis), then for every compression rate cr of the grid and every dictionary/sparsity
-// ratio ks = r / s, the factorization that compression will apply (rocket.h fit_rocket, no refinement) and its
-// relative Frobenius error in the original weight space, ‖Ŵ − W‖_F / ‖W‖_F (the paper's Table 6 metric). Per rate
-// the best ks is kept. A no-compression option (rate 0, error 0) comes first; the allocator may drop it.
+// whitened basis (rocket.h RocketBasis), then for every compression rate cr of the grid and every dictionary/sparsity
+// ratio ks = r / s, the factorization that compression will apply (rocket.h fit_rocket, no refinement) and its error
+// under the profile's metric (rocket_profile_format.h): by default the paper's Table 6 ‖Ŵ − W‖_F / ‖W‖_F in the
+// original space (one [n, n] triangular solve of the r-column dictionary per candidate); with metric whitened the
+// calibration-weighted ‖X(Ŵ − W)‖_F / ‖XW‖_F = ‖W_L − D V‖_F / ‖W_L‖_F, which fit_rocket already holds (issue 23
+// item 1; on stories260K its knapsack gave higher perplexity at 0.3–0.5, docs/results.md, so it is not the default).
+// Per rate the best ks is kept. A no-compression option (rate 0, error 0) comes first; the allocator may drop it.
 // Deviation from the reference code (§9 item 2), documented: its profiler uses a simpler sparsifier than its
 // compressor (no ν weighting, no β, no refill); lmshrink profiles with the compressor's own rule, so the knapsack
 // sees the errors of the factorizations it chooses.
@@ -45,6 +48,7 @@ struct ProfileSettings {
   ProfileGrid grid = default_profile_grid();
   DictCost cost;
   double importance_exponent = 0.5, oversparsify = 0.005;  // λ, β (rocket.h)
+  ProfileMetric metric = ProfileMetric::kWeight;  // the reference's; whitened measured worse (docs/results.md)
 };
 
 // One matrix: layer W and the Gram XᵀX of its input, float64 [in, in].
@@ -57,12 +61,12 @@ std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Ten
                                          const std::vector<std::string>& targets, const ProfileSettings& settings,
                                          int64_t batch_size, const std::vector<BlockStats>* cached_stats = nullptr);
 
-// The saved profile: {"format": "lmshrink-rocket-profile", "version": 1, "accounting", "grid", "matrices": [...]}.
+// The saved profile: {"format": "lmshrink-rocket-profile", "version": 1, "accounting", "metric", "grid", "matrices": [...]}.
 nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const ProfileSettings& settings);
 // Parses and validates a saved profile (rocket_profile_format.h) against the model and targets; throws naming `what`
-// (the file) on an empty or inconsistent profile, another accounting, or a matrix missing or of another shape.
+// (the file) on an empty or inconsistent profile, another accounting or metric, or a matrix missing or of another shape.
 std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
                                              const std::vector<std::string>& targets, const std::string& accounting,
-                                             const std::string& what);
+                                             ProfileMetric metric, const std::string& what);
 
 }  // namespace lmshrink

@@ -57,13 +57,24 @@ MatrixProfile matrix_from_json(const nlohmann::json& j, const std::string& what)
 
 }  // namespace
 
+std::string profile_metric_name(ProfileMetric metric) { return metric == ProfileMetric::kWhitened ? "whitened" : "weight"; }
+
+ProfileMetric parse_profile_metric(const std::string& name, const std::string& field) {
+  if (name == "whitened") return ProfileMetric::kWhitened;
+  if (name == "weight") return ProfileMetric::kWeight;
+  fail(field, ": expected whitened or weight, got '", name, "'");
+}
+
 std::map<std::string, MatrixProfile> parse_profile_json(const nlohmann::json& json, const std::string& accounting,
-                                                         const std::string& what) {
+                                                         ProfileMetric metric, const std::string& what) {
   try {
     LMSHRINK_CHECK(json.is_object() && json.value("format", "") == "lmshrink-rocket-profile" && json.value("version", nlohmann::json()) == 1,
                    what, ": not an lmshrink ROCKET profile (format lmshrink-rocket-profile, version 1)");
     LMSHRINK_CHECK(json.value("accounting", "") == accounting, what, ": profiled with accounting '", json.value("accounting", ""),
                    "', this run uses '", accounting, "' (profile again or set dictionary.accounting)");
+    std::string saved_metric = json.value("metric", "weight");
+    LMSHRINK_CHECK(saved_metric == profile_metric_name(metric), what, ": profiled with metric '", saved_metric,
+                   "', this run uses '", profile_metric_name(metric), "' (profile again or set rocket.profile_metric)");
     const nlohmann::json& matrices = json.at("matrices");
     LMSHRINK_CHECK(matrices.is_array() && !matrices.empty(), what, ": the profile lists no matrices");
     std::map<std::string, MatrixProfile> by_name;
@@ -78,10 +89,10 @@ std::map<std::string, MatrixProfile> parse_profile_json(const nlohmann::json& js
 }
 
 std::map<std::string, MatrixProfile> parse_profile_text(std::string_view text, const std::string& accounting,
-                                                         const std::string& what) {
+                                                         ProfileMetric metric, const std::string& what) {
   nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
   LMSHRINK_CHECK(!json.is_discarded(), what, ": not valid JSON (expected an lmshrink ROCKET profile)");
-  return parse_profile_json(json, accounting, what);
+  return parse_profile_json(json, accounting, metric, what);
 }
 
 }  // namespace lmshrink

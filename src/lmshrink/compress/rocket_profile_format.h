@@ -1,5 +1,5 @@
 // The saved ROCKET profile, without libtorch: {"format": "lmshrink-rocket-profile", "version": 1, "accounting",
-// "importance_exponent", "oversparsify", "grid", "matrices": [{name, in_features, out_features, dense_words,
+// "metric" (absent in profiles written before it existed: those are "weight"), "importance_exponent", "oversparsify", "grid", "matrices": [{name, in_features, out_features, dense_words,
 // options: [{rate, ks, atoms, nonzeros, kept_words, error}]}]}. parse_profile_text is the buffer entry point the
 // fuzzers drive (fuzz/); rocket_profile.h matches the result against a model.
 #pragma once
@@ -12,11 +12,18 @@
 
 namespace lmshrink {
 
+// What a profile's error measures (issue 23 item 1):
+//   weight    ‖W − Ŵ‖_F / ‖W‖_F, the reference code's (and the paper's Table 6) unweighted metric (the default);
+//   whitened  ‖X (W − Ŵ)‖_F / ‖X W‖_F, the calibration-weighted error, from the Gram already held.
+enum class ProfileMetric { kWhitened, kWeight };
+std::string profile_metric_name(ProfileMetric metric);
+ProfileMetric parse_profile_metric(const std::string& name, const std::string& field);  // throws naming `field`
+
 struct ProfileOption {
   double rate = 0.0, ks = 0.0;  // rate 0: uncompressed
   int64_t atoms = 0, nonzeros = 0;
   double kept_words = 0.0;
-  double error = 0.0;  // ‖Ŵ − W‖_F / ‖W‖_F
+  double error = 0.0;  // the profile's metric: ‖X (Ŵ − W)‖_F / ‖X W‖_F or ‖Ŵ − W‖_F / ‖W‖_F
 };
 
 struct MatrixProfile {
@@ -28,10 +35,10 @@ struct MatrixProfile {
 
 // The matrices of a saved profile by name, every option checked for consistency (sizes within the matrix, finite
 // non-negative errors). Throws lmshrink::Error naming `what` (the file) on another format or version, another
-// accounting than `accounting`, an empty or inconsistent profile, or a field of the wrong JSON type.
+// accounting than `accounting` or another metric than `metric`, an empty or inconsistent profile, or a field of the wrong JSON type.
 std::map<std::string, MatrixProfile> parse_profile_json(const nlohmann::json& json, const std::string& accounting,
-                                                         const std::string& what);
+                                                         ProfileMetric metric, const std::string& what);
 std::map<std::string, MatrixProfile> parse_profile_text(std::string_view text, const std::string& accounting,
-                                                         const std::string& what);
+                                                         ProfileMetric metric, const std::string& what);
 
 }  // namespace lmshrink

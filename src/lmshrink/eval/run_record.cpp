@@ -94,7 +94,8 @@ nlohmann::json rocket_settings(const CompressOptions& options, const CompressRes
   return {{"alloc", alloc_name(o.alloc)}, {"accounting", accounting_name(options.dictionary.accounting)},
           {"allow_uncompressed", o.allow_uncompressed},
           {"error_cap", o.error_cap}, {"alpha_min", result.alpha_min}, {"precision", o.precision},
-          {"allocated_ratio", result.allocated_ratio}, {"importance_exponent", o.importance_exponent},
+          {"allocated_ratio", result.allocated_ratio}, {"profile_metric", profile_metric_name(o.profile_metric)},
+          {"importance_exponent", o.importance_exponent},
           {"oversparsify", o.oversparsify}, {"refine_steps", o.refine_steps}, {"refine_lr", o.refine_lr},
           {"grid", {{"rates", o.grid.rates}, {"ks", o.grid.ks}}},
           {"profile", profile.empty() ? "computed (saved as rocket_profile.json)" : profile}};
