@@ -3,6 +3,7 @@
 // take any method's compressed format at a ratio (--format, --ratio; synthetic_formats.h).
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "cli/commands.h"
 #include "lmshrink/io/model_loader.h"
@@ -22,7 +23,7 @@ struct BenchArgs {
   std::string model, format = "dense", weights = "fp32", kernels = "fast", json;
   double ratio = 0.0;
   int64_t bandwidth_mib = 512;
-  bool portable = false, no_fuse = false;
+  bool portable = false, no_fuse = false, keep_torch_threads = false;
   int64_t spin_us = 200;
   uint64_t seed = 2024;
   ThroughputOptions throughput;
@@ -50,7 +51,8 @@ nlohmann::json bench_record(const BenchArgs& args, const std::string& path, cons
   return {{"command", "bench"}, {"model", path}, {"synthetic_model", model.config().source_format == "synthetic"},
           {"format", args.format}, {"ratio", args.ratio}, {"weights", args.weights}, {"kernels", args.kernels},
           {"fused_groups", fused_groups}, {"isa", use_avx2_kernels() ? "avx2+fma" : "portable"}, {"device", "cpu"},
-          {"threads", at::get_num_threads()}, {"kernel_spin_us", kernel_spin_microseconds()},
+          {"threads", kernel_threads()}, {"torch_threads", at::get_num_threads()},
+          {"kernel_spin_us", kernel_spin_microseconds()},
           {"omp_wait_policy", std::getenv("OMP_WAIT_POLICY") ? std::getenv("OMP_WAIT_POLICY") : ""},
           {"prompt_tokens", args.throughput.prompt_tokens}, {"gen_tokens", args.throughput.gen_tokens},
           {"repeats", args.throughput.repeats}, {"prefill_seconds", r.prefill_seconds},
@@ -109,6 +111,8 @@ void run_bench(const BenchArgs& args) {
     if (!args.no_fuse) fused_groups = fuse_same_input_layers(*model);
   }
   std::fprintf(stderr, "bench: measuring %lld repeats...\n", static_cast<long long>(args.throughput.repeats));
+  std::optional<KernelThreadsScope> one_torch_thread;  // thread_pool.h: no OpenMP team spinning beside the kernels
+  if (args.kernels == "fast" && !args.keep_torch_threads) one_torch_thread.emplace();
   ThroughputResult result = measure_throughput(*model, args.throughput);
   BandwidthResult bandwidth;
   if (args.bandwidth_mib > 0) bandwidth = measure_memory_bandwidth(args.bandwidth_mib << 20, 5);
@@ -137,6 +141,9 @@ Command add_bench(CLI::App& app) {
   cmd->add_option("--spin-us", args->spin_us,
                   "microseconds the kernel threads spin for the next call before they sleep (0: sleep at once)")
       ->default_val(200);
+  cmd->add_flag("--keep-torch-threads", args->keep_torch_threads,
+                "run libtorch's operations with --threads too while the kernels run (by default one: its OpenMP "
+                "threads would spin on the kernels' cores); for comparison");
   cmd->add_flag("--portable-kernels", args->portable, "use the portable C++ kernels even where AVX2+FMA ones would run");
   cmd->add_option("--format", args->format,
                   "synthetic models only: replace the projections with random layers in this method's format and sizes: "

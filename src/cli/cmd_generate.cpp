@@ -1,10 +1,12 @@
 // lmshrink generate MODEL: text from a model, streamed to stdout (greedy at --temperature 0).
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/runtime/generate.h"
 #include "lmshrink/runtime/inference_prepare.h"
+#include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -36,6 +38,8 @@ void run_generate(const GenerateArgs& args) {
   std::vector<int32_t> prompt = tokenizer->encode(args.prompt, true, false);
   int64_t new_tokens = args.steps > 0 ? new_tokens_for_steps(args.steps, prompt.size()) : args.max_tokens;
   print_piece(tokenizer->decode(prompt));
+  std::optional<KernelThreadsScope> one_torch_thread;  // thread_pool.h: no OpenMP team spinning beside the kernels
+  if (args.kernels == "fast") one_torch_thread.emplace();
   GenerationResult result = generate(*loaded.model, prompt, new_tokens, args.sampling,
                                      [&](int32_t prev, int32_t token) { print_piece(tokenizer->decode_token(prev, token)); });
   std::printf("\n");

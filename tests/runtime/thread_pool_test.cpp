@@ -1,10 +1,16 @@
 // The kernel thread pool: every index of [0, n) is visited exactly once per call, for any thread count and with the
 // workers spinning or sleeping between calls, over hundreds of back-to-back calls (a lost wake-up would hang or
-// skip a chunk); spin_until stops when its condition holds or its time is up.
+// skip a chunk); spin_until stops when its condition holds or its time is up; KernelThreadsScope gives the kernels
+// the thread count while libtorch runs on one, and restores both.
 #include <gtest/gtest.h>
+
+#include <ATen/Parallel.h>
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "lmshrink/runtime/thread_pool.h"
 #include "runtime/kernel_test_support.h"
@@ -48,6 +54,30 @@ TEST(KernelThreadPool, SpinUntilStopsWhenDoneOrWhenTimeIsUp) {
   EXPECT_TRUE(lmshrink::spin_until([&] { return ++calls >= 3; }, 10000000));
   Spin negative(-5);
   EXPECT_EQ(lmshrink::kernel_spin_microseconds(), 0);
+}
+
+TEST(KernelThreadPool, ThreadsScopeSplitsKernelsAndLibtorchAndRestoresBoth) {
+  lmshrink::testing::ThreadCount count(2);
+  EXPECT_EQ(lmshrink::kernel_threads(), 2);  // libtorch's count by default
+  {
+    lmshrink::KernelThreadsScope scope;
+    EXPECT_EQ(at::get_num_threads(), 1);
+    EXPECT_EQ(lmshrink::kernel_threads(), 2);
+    std::mutex mutex;
+    std::set<std::thread::id> threads;  // two chunks of 64 items: the caller and one worker
+    lmshrink::parallel_columns(128, 64, [&](int64_t, int64_t) {
+      std::lock_guard<std::mutex> lock(mutex);
+      threads.insert(std::this_thread::get_id());
+    });
+    EXPECT_EQ(threads.size(), 2u);
+    {
+      lmshrink::KernelThreadsScope nested(3);
+      EXPECT_EQ(lmshrink::kernel_threads(), 3);
+    }
+    EXPECT_EQ(lmshrink::kernel_threads(), 2);
+  }
+  EXPECT_EQ(at::get_num_threads(), 2);
+  EXPECT_EQ(lmshrink::kernel_threads(), 2);
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ BandwidthResult measure_memory_bandwidth(int64_t array_bytes, int repeats) {
   const int64_t chunk = 1 << 16;  // floats per task: 256 KiB
   BandwidthResult result;
   result.array_bytes = count * static_cast<int64_t>(sizeof(float));
-  result.threads = at::get_num_threads();
+  result.threads = kernel_threads();
   double copy_seconds = best_pass_seconds(repeats, [&] {
     parallel_columns(count, chunk, [&](int64_t begin, int64_t end) {
       std::memcpy(b + begin, a + begin, static_cast<size_t>(end - begin) * sizeof(float));

@@ -1,4 +1,4 @@
-// parallel_columns: runs fn(begin, end) over [0, n) split into at most at::get_num_threads() equal contiguous chunks,
+// parallel_columns: runs fn(begin, end) over [0, n) split into at most kernel_threads() equal contiguous chunks,
 // the caller running the first chunk and a persistent pool of worker threads the rest (issue 11's kernels).
 // Why not at::parallel_for: with libtorch's OpenMP backend it is an inline `#pragma omp parallel` that compiles to a
 // serial loop in translation units built without -fopenmp, as lmshrink's are (measured: one busy thread in `top`
@@ -8,6 +8,10 @@
 // condition variable: decode makes a dispatch every few tens to hundreds of microseconds, and waking a sleeping
 // thread costs tens of microseconds on a virtual machine (docs/results.md, "Fourth run"); a bounded spin keeps the
 // waiting cheap without holding a core when the kernels are idle (libtorch's OpenMP spin starved OpenBLAS).
+// KernelThreadsScope keeps libtorch at one intra-op thread while the kernels run: the libtorch operations between
+// kernel calls (norms, RoPE, attention, sampling) otherwise open OpenMP regions whose team threads spin afterwards
+// (libgomp reads OMP_WAIT_POLICY before main, so it cannot be set from here) and take the cores the kernel pool
+// needs (docs/results.md, "Fifth run").
 #pragma once
 #include <ATen/Parallel.h>
 
@@ -25,6 +29,22 @@ namespace lmshrink {
 // How long the kernel threads spin before sleeping (0: sleep at once). Set before or between kernel calls.
 void set_kernel_spin_microseconds(int64_t microseconds);
 int64_t kernel_spin_microseconds();
+
+// The kernel pool's thread count; 0 (the default) means libtorch's, at::get_num_threads().
+void set_kernel_threads(int threads);
+int kernel_threads();
+
+// While alive: the kernels use `threads` (libtorch's count when 0) and libtorch one intra-op thread; restores both.
+class KernelThreadsScope {
+ public:
+  explicit KernelThreadsScope(int threads = 0);
+  ~KernelThreadsScope();
+  KernelThreadsScope(const KernelThreadsScope&) = delete;
+  KernelThreadsScope& operator=(const KernelThreadsScope&) = delete;
+
+ private:
+  int torch_threads_, kernel_threads_;
+};
 
 // Spins (with a pause hint) until done() or `microseconds` have passed; returns done().
 bool spin_until(const std::function<bool()>& done, int64_t microseconds);
@@ -105,10 +125,10 @@ class KernelThreadPool {
   std::atomic<bool> stopping_{false};
 };
 
-// fn(begin, end) over [0, n) in chunks of at least min_chunk items, at most at::get_num_threads() of them.
+// fn(begin, end) over [0, n) in chunks of at least min_chunk items, at most kernel_threads() of them.
 inline void parallel_columns(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  int64_t chunks = std::min<int64_t>(at::get_num_threads(), (n + min_chunk - 1) / std::max<int64_t>(1, min_chunk));
+  int64_t chunks = std::min<int64_t>(kernel_threads(), (n + min_chunk - 1) / std::max<int64_t>(1, min_chunk));
   if (chunks <= 1) return fn(0, n);
   int64_t size = (n + chunks - 1) / chunks;
   KernelThreadPool::instance().run(static_cast<int>(chunks), [&](int chunk) {
