@@ -33,12 +33,20 @@ TEST(SynthesizeCliTest, ShardedBf16CheckpointLabelledSyntheticCompressesToSmalle
   EXPECT_EQ(loaded->embed_tokens().scalar_type(), torch::kBFloat16);
   fs::copy_file(lmshrink::testing::stories_tok(), dir / "model" / "tok512.bin");
 
-  // bf16 weights run on every path: the fast kernels (generate) and the reference forward (eval).
-  CommandResult generated = run_lmshrink("generate " + quote(model) + " --prompt Once --max-tokens 4", "synth_generate");
+  // bf16 weights run on every path: the fast kernels (generate, packed in bf16: --weights auto on a bfloat16
+  // checkpoint) and the reference forward (eval); the values are the same, so greedy decoding picks the same tokens.
+  std::string json_fast = (dir / "fast.json").string(), json_ref = (dir / "ref.json").string();
+  CommandResult generated = run_lmshrink("generate " + quote(model) + " --prompt Once --max-tokens 4 --json " + quote(json_fast),
+                                         "synth_generate");
   EXPECT_EQ(generated.exit_code, 0) << generated.stderr_text;
-  CommandResult reference = run_lmshrink("generate " + quote(model) + " --prompt Once --max-tokens 4 --kernels reference",
-                                         "synth_generate_ref");
+  CommandResult reference = run_lmshrink("generate " + quote(model) + " --prompt Once --max-tokens 4 --kernels reference "
+                                         "--json " + quote(json_ref), "synth_generate_ref");
   EXPECT_EQ(reference.exit_code, 0) << reference.stderr_text;
+  nlohmann::json fast_record = lmshrink::testing::read_json(json_fast);
+  EXPECT_EQ(fast_record["weights"], "bf16");
+  EXPECT_EQ(fast_record["tokens"], lmshrink::testing::read_json(json_ref)["tokens"]);
+  lmshrink::testing::expect_bad_input(run_lmshrink("generate " + quote(model) + " --weights fp16", "synth_generate_bad"),
+                                      "--weights must be auto, fp32 or bf16");
   std::string out = (dir / "small").string();
   CommandResult compressed = run_lmshrink("compress " + quote(model) + " -o " + quote(out) +
                                               " --method svd --ratio 0.3 --json " + quote((dir / "record.json").string()),

@@ -15,16 +15,20 @@ namespace lmshrink {
 DictProblem whiten_group(const std::vector<const Linear*>& layers, const std::vector<at::Tensor>& grams) {
   LMSHRINK_CHECK(!layers.empty() && layers.size() == grams.size(), "dictionary group: one Gram matrix per layer needed");
   int64_t n = layers[0]->in_features();
-  at::Tensor mean_gram = torch::zeros({n, n}, torch::kFloat64);
   std::vector<at::Tensor> weights_in_out;
   for (size_t l = 0; l < layers.size(); ++l) {
     LMSHRINK_CHECK(layers[l]->in_features() == n && grams[l].defined() && grams[l].size(0) == n,
                    "dictionary group: layer ", l, " has ", layers[l]->in_features(), " inputs (or a Gram of another size), "
                    "expected ", n);
-    mean_gram += grams[l].to(torch::kCPU, torch::kFloat64);
     weights_in_out.push_back(layers[l]->dense().t().to(torch::kFloat64));
   }
-  mean_gram /= static_cast<double>(layers.size());
+  // One layer (ROCKET, ungrouped dictionaries) uses its Gram as it is: at an 8B down_proj a copy is 1.6 GB.
+  at::Tensor mean_gram = grams[0].to(torch::kCPU, torch::kFloat64);
+  if (layers.size() > 1) {
+    mean_gram = torch::zeros({n, n}, torch::kFloat64);
+    for (const at::Tensor& gram : grams) mean_gram += gram.to(torch::kCPU, torch::kFloat64);
+    mean_gram /= static_cast<double>(layers.size());
+  }
   Whitening whitening = cholesky_whitening(mean_gram);
   DictProblem problem;
   problem.lower = whitening.lower;
