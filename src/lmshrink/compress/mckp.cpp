@@ -32,10 +32,6 @@ double max_removed(const std::vector<KnapsackItem>& items) {
   return sum;
 }
 
-}  // namespace
-
-namespace {
-
 // The DP at one precision; nullopt when no combination's rounded-down weights reach the target's steps.
 std::optional<KnapsackSolution> solve_at(const std::vector<KnapsackItem>& items, double total, double target_removed,
                                          int64_t precision) {
