@@ -23,8 +23,10 @@ DictProblem whiten_group(const std::vector<const Linear*>& layers, const std::ve
     weights_in_out.push_back(layers[l]->dense().t().to(torch::kFloat64));
   }
   // One layer (ROCKET, ungrouped dictionaries) uses its Gram as it is: at an 8B down_proj a copy is 1.6 GB.
-  at::Tensor mean_gram = grams[0].to(torch::kCPU, torch::kFloat64);
-  if (layers.size() > 1) {
+  at::Tensor mean_gram;
+  if (layers.size() == 1) {
+    mean_gram = grams[0].to(torch::kCPU, torch::kFloat64);
+  } else {
     mean_gram = torch::zeros({n, n}, torch::kFloat64);
     for (const at::Tensor& gram : grams) mean_gram += gram.to(torch::kCPU, torch::kFloat64);
     mean_gram /= static_cast<double>(layers.size());
