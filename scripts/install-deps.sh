@@ -15,8 +15,8 @@ packages=(
   libpng-dev              # the report test reads Chromium's screenshot
 )
 # --with-browser (the test command): also Chromium, which the report test renders the HTML report in, and clang with
-# its libFuzzer runtime for the fuzz smoke step (scripts/fuzz.sh).
-if [ "${1:-}" = "--with-browser" ]; then packages+=(chromium clang libclang-rt-14-dev); fi
+# its libFuzzer runtime for the fuzz smoke step (scripts/fuzz.sh), and GNU time for bench/scale.sh's peak memory.
+if [ "${1:-}" = "--with-browser" ]; then packages+=(chromium clang libclang-rt-14-dev time); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

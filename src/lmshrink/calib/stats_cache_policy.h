@@ -19,13 +19,15 @@ namespace lmshrink {
 std::string model_identity(const std::string& path);
 
 struct CachedStats {
-  std::vector<BlockStats> stats;  // one-shot statistics of every block
-  std::string status;             // "hit <path>" or "miss, saved <path>"
+  std::vector<BlockStats> stats;  // one-shot statistics of every block (views of the mapped cache files)
+  std::string status;             // "hit <entry> (<bytes> bytes on disk)" or "miss, saved <entry> (<bytes> bytes on disk)"
   double seconds = 0.0;           // load, or collection and save
+  int64_t disk_bytes = 0;         // the entry's bytes on disk
 };
 
-// The cached one-shot statistics of (model_path, spec) in cache_dir, or, on a miss, collect_all_one_shot over
-// tokens [n, seq] (batch_size sequences per block forward), saved there before returning.
+// The cached one-shot statistics of (model_path, spec) in cache_dir, or, on a miss, the one-shot statistics collected
+// block by block over tokens [n, seq] (batch_size sequences per block forward) and written to the cache as each block
+// finishes (one block's Grams in memory at a time), then read back from there.
 CachedStats load_or_collect_stats(const Transformer& model, const std::string& model_path, const at::Tensor& tokens,
                                   const CalibSpec& spec, const std::string& cache_dir, int64_t batch_size);
 

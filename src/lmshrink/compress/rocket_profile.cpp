@@ -8,6 +8,7 @@
 
 #include "lmshrink/calib/streaming.h"
 #include "lmshrink/compress/dict_group.h"
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/projections.h"
 #include "lmshrink/compress/rank.h"
 #include "lmshrink/util/error.h"
@@ -146,6 +147,7 @@ std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Ten
       profile.push_back(profile_matrix(name, projection_layer(model, layer, projection), input.gram, settings));
       progress.advance();
     }
+    release_mapped_pages();  // the block's mapped weights and cached Grams leave memory (io/mapped_pages.h)
   }
   progress.finish();
   return profile;

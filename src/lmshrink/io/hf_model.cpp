@@ -247,7 +247,10 @@ int64_t HfModelWriter::finish(const nlohmann::json& compression_info) {
 int64_t write_hf_model(const Transformer& model, const std::string& dir, const nlohmann::json& compression_info,
                        const CheckpointFormat& format) {
   HfModelWriter writer(model, dir, format);
-  for (int64_t layer = 0; layer < model.config().num_layers; ++layer) writer.write_block(layer);
+  for (int64_t layer = 0; layer < model.config().num_layers; ++layer) {
+    writer.write_block(layer);
+    release_mapped_pages();  // a mapped block read for writing leaves memory (prune, heal, convert: one block resident)
+  }
   return writer.finish(compression_info);
 }
 

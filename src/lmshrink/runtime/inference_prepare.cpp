@@ -1,6 +1,7 @@
 // Fast-inference preparation of a model (see inference_prepare.h).
 #include "lmshrink/runtime/inference_prepare.h"
 
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/dict_sparse.h"
 #include "lmshrink/model/low_rank.h"
 #include "lmshrink/model/shared_atoms.h"
@@ -59,6 +60,7 @@ int64_t prepare_for_inference(Transformer& model, WeightStorage storage, bool fu
     if (dynamic_cast<const KernelLinear*>(slot->get())) continue;  // already packed
     *slot = kernel_linear(**slot, storage, dictionaries);
     ++replaced;
+    release_mapped_pages();  // the packed copy replaces the mapped weight: one copy in memory, not two
   }
   if (fuse_shared_inputs) fuse_same_input_layers(model);
   return replaced;
