@@ -4,13 +4,13 @@
 # same streaming commands on both and prints each command's peak RSS on the two models and their difference:
 #   compress --method svd-llm --ratio 0.2 (4 x 128 calibration tokens; also input and output bytes and their ratio) with
 #   --stats-cache (a miss: the statistics are written block by block, then read back), profile (ROCKET, rates 0.2,
-#   ks 1; a stats-cache hit), prune --method replaceme --blocks 1 (16 x 128 tokens), eval --ppl (gptq windows
-#   of 128 over 8 kB of TinyStories), export --dense (of the compressed model).
+#   ks 1; a stats-cache hit), prune --method replaceme --blocks 1 (16 x 128 tokens), eval --ppl --kernels
+#   reference (gptq windows of 128 over 8 kB of TinyStories), export --dense (of the compressed model).
 # With --check it fails unless, for every command,
 #   |peak RSS(16) - peak RSS(4)| <= 10 % of the 12 extra blocks' float32 size, and, for compress,
 #   output bytes <= input bytes x (1 - achieved whole-model ratio) + 1 % on both models.
-# Not here, by nature: generate and bench hold every block packed for the kernels (in the file's dtype) and a KV cache
-# per block; heal trains every block's factors at once (backpropagation through the whole model).
+# Not here, by nature: generate, bench and eval --kernels fast hold every block packed for the kernels (in the file's
+# dtype; one copy) and generate a KV cache per block; heal trains every block's factors at once (backpropagation through the whole model).
 # Peak RSS comes from GNU time (/usr/bin/time, Debian package `time`).
 # Usage: bench/scale.sh [--check] [path/to/lmshrink]   (run from the repository root; needs ../shared)
 set -euo pipefail
@@ -52,7 +52,7 @@ for LAYERS in 4 16; do
     --calib-samples 4 --calib-seq-len 128 --stats-cache "$WORK/cache-$LAYERS"
   peak_rss prune "$LAYERS" "$BIN" --quiet prune "$MODEL" -o "$MODEL-pruned" --method replaceme --blocks 1 \
     --calib-samples 16 --calib-seq-len 128
-  peak_rss eval "$LAYERS" "$BIN" --quiet eval "$MODEL" --ppl "$WORK/eval.txt" --seq-len 128
+  peak_rss eval "$LAYERS" "$BIN" --quiet eval "$MODEL" --ppl "$WORK/eval.txt" --seq-len 128 --kernels reference
   peak_rss export "$LAYERS" "$BIN" --quiet export "$MODEL-svdllm" --dense "$MODEL-dense"
   IN[$LAYERS]=$(field input_bytes "$RECORD")
   OUT[$LAYERS]=$(field output_bytes "$RECORD")

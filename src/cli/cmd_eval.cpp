@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/kernel_flags.h"
 #include "lmshrink/eval/log_prob_model.h"
 #include "lmshrink/eval/model_hash.h"
 #include "lmshrink/eval/perplexity.h"
@@ -26,6 +27,7 @@ struct EvalArgs {
   int64_t batch_size = 4;
   int64_t limit = -1;  // -1: all; 0 is rejected
   int num_fewshot = 0;
+  KernelArgs kernels;
 };
 
 nlohmann::json result_entry(const std::string& task, const std::string& metric, const MetricValue& value,
@@ -72,7 +74,8 @@ nlohmann::json run_tasks(const EvalArgs& args, const LogProbModel& model, const 
   return {{"results", entries}, {"tasks", details}};
 }
 
-nlohmann::json run_ppl(const EvalArgs& args, const LoadedModel& loaded, const LogProbModel& model, const Tokenizer& tokenizer) {
+nlohmann::json run_ppl(const EvalArgs& args, const LoadedModel& loaded, const LogProbModel& model, const Tokenizer& tokenizer,
+                       const std::string& weights) {
   std::string text = read_text_file(args.ppl_file, "--ppl");
   const ModelConfig& config = loaded.model->config();
   std::string synthetic = config.source_format == "synthetic" ? ", synthetic model" : "";
@@ -101,9 +104,9 @@ nlohmann::json run_ppl(const EvalArgs& args, const LoadedModel& loaded, const Lo
   std::vector<int32_t> tokens = tokenizer.encode(text, true, false);
   PerplexityResult r = perplexity(*loaded.model, tokens, protocol, seq_len, args.batch_size);
   LMSHRINK_CHECK(std::isfinite(r.nll), loaded.path, ": the model's log-probabilities are not finite (NaN or Inf weights?)");
-  std::printf("ppl %.4f +/- %.5f  (protocol %s, seq_len %lld, %lld windows, %lld tokens scored, nll %.5f, fp32, %s%s) %.1f s\n",
-              r.ppl, r.ppl_stderr, r.protocol.c_str(), static_cast<long long>(r.seq_len),
-              static_cast<long long>(r.windows), static_cast<long long>(r.tokens_scored), r.nll,
+  std::printf("ppl %.4f +/- %.5f  (protocol %s, seq_len %lld, %lld windows, %lld tokens scored, nll %.5f, %s weights, "
+              "%s%s) %.1f s\n", r.ppl, r.ppl_stderr, r.protocol.c_str(), static_cast<long long>(r.seq_len),
+              static_cast<long long>(r.windows), static_cast<long long>(r.tokens_scored), r.nll, weights.c_str(),
               args.ppl_file.c_str(), synthetic.c_str(), r.seconds);
   std::string name = std::filesystem::path(args.ppl_file).filename().string();
   nlohmann::json entry = result_entry(name, "perplexity", {r.ppl, r.ppl_stderr, r.tokens_scored},
@@ -120,12 +123,15 @@ void run_eval(const EvalArgs& args) {
   if (!args.ppl_file.empty() && args.protocol != "wikitext-doc") parse_ppl_protocol(args.protocol);
   LoadedModel loaded = load_model(args.model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  ModelSummary summary = summarize_model(*loaded.model);  // of the checkpoint, before any packing
+  PreparedKernels kernels;
+  prepare_kernels(args.kernels, *loaded.model, kernels);
   TransformerLogProbs model(*loaded.model);
   nlohmann::json record = {{"command", "eval"}, {"model", loaded.path}, {"model_hash", model_fingerprint(loaded.path)},
                            {"model_hash_kind", "fnv1a64 of the checkpoint bytes"}, {"dtype", "float32"},
+                           {"kernels", args.kernels.kernels}, {"weights", kernels.weights},
                            {"synthetic_model", loaded.model->config().source_format == "synthetic"},
                            {"date", now_iso8601()}, {"results", nlohmann::json::array()}};
-  ModelSummary summary = summarize_model(*loaded.model);
   record["model_params"] = summary.total_params;
   record["model_bytes"] = summary.total_bytes;
   if (!args.tasks.empty()) {
@@ -134,7 +140,7 @@ void run_eval(const EvalArgs& args) {
     for (const auto& entry : tasks["results"]) record["results"].push_back(entry);
   }
   if (!args.ppl_file.empty()) {
-    nlohmann::json ppl = run_ppl(args, loaded, model, *tokenizer);
+    nlohmann::json ppl = run_ppl(args, loaded, model, *tokenizer, kernels.weights);
     for (const auto& entry : ppl["results"]) record["results"].push_back(entry);
     ppl.erase("results");
     record.update(ppl);
@@ -166,6 +172,7 @@ Command add_eval(CLI::App& app) {
                                       "tokenizers that add one; no: lm-eval < 0.4.9.2");
   cmd->add_option("--batch-size", args->batch_size, "rows per forward pass")->check(at_least(1));
   cmd->add_option("--json", args->json, "write the results JSON here");
+  add_kernel_flags(*cmd, args->kernels);
   return [args] { run_eval(*args); };
 }
 

@@ -1,12 +1,10 @@
 // lmshrink generate MODEL: text from a model, streamed to stdout (greedy at --temperature 0).
 #include <cstdio>
-#include <optional>
 
 #include "cli/commands.h"
+#include "cli/kernel_flags.h"
 #include "lmshrink/io/model_loader.h"
 #include "lmshrink/runtime/generate.h"
-#include "lmshrink/runtime/inference_prepare.h"
-#include "lmshrink/runtime/thread_pool.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink::cli {
@@ -14,7 +12,8 @@ namespace lmshrink::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, tokenizer, prompt, json, kernels = "fast", weights = "auto";
+  std::string model, tokenizer, prompt, json;
+  KernelArgs kernels;
   int64_t max_tokens = 256;
   int64_t steps = 0;
   SamplingOptions sampling;
@@ -29,40 +28,27 @@ void print_piece(const std::string& piece) {  // run.c's safe_printf: skip unpri
   std::fflush(stdout);
 }
 
-// --weights auto: bf16 for a bfloat16 checkpoint (its values are exact in bf16, and the packed copy is half the size),
-// float32 otherwise (float16 values are not all representable in bf16).
-WeightStorage kernel_storage(const std::string& weights, const ModelConfig& config) {
-  if (weights != "auto") return parse_weight_storage(weights);
-  return config.torch_dtype == "bfloat16" ? WeightStorage::kBFloat16 : WeightStorage::kFloat32;
-}
-
 void run_generate(const GenerateArgs& args) {
-  LMSHRINK_CHECK(args.kernels == "fast" || args.kernels == "reference", "--kernels must be fast or reference, got '",
-                 args.kernels, "'");
-  LMSHRINK_CHECK(args.weights == "auto" || args.weights == "fp32" || args.weights == "bf16",
-                 "--weights must be auto, fp32 or bf16, got '", args.weights, "'");
   LoadedModel loaded = load_model(args.model);
-  WeightStorage storage = kernel_storage(args.weights, loaded.model->config());
-  if (args.kernels == "fast") prepare_for_inference(*loaded.model, storage);
+  PreparedKernels kernels;
+  prepare_kernels(args.kernels, *loaded.model, kernels);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   std::vector<int32_t> prompt = tokenizer->encode(args.prompt, true, false);
   int64_t new_tokens = args.steps > 0 ? new_tokens_for_steps(args.steps, prompt.size()) : args.max_tokens;
   print_piece(tokenizer->decode(prompt));
-  std::optional<KernelThreadsScope> one_torch_thread;  // thread_pool.h: no OpenMP team spinning beside the kernels
-  if (args.kernels == "fast") one_torch_thread.emplace();
   GenerationResult result = generate(*loaded.model, prompt, new_tokens, args.sampling,
                                      [&](int32_t prev, int32_t token) { print_piece(tokenizer->decode_token(prev, token)); });
   std::printf("\n");
   int64_t generated = static_cast<int64_t>(result.tokens.size()) - result.prompt_tokens;
   double decode_rate = result.decode_seconds > 0 ? generated / result.decode_seconds : 0.0;
-  std::string weights_name = args.kernels == "fast" ? weight_storage_name(storage) : "reference";
+  const std::string& weights_name = kernels.weights;
   std::fprintf(stderr, "generated %lld tokens; prefill %lld tokens in %.3f s; decode %.1f tokens/s (%s weights)%s\n",
                static_cast<long long>(generated), static_cast<long long>(result.prompt_tokens), result.prefill_seconds,
                decode_rate, weights_name.c_str(),
                loaded.model->config().source_format == "synthetic" ? " (synthetic model)" : "");
   if (!args.json.empty()) {
     nlohmann::json record = {{"command", "generate"}, {"model", loaded.path}, {"prompt", args.prompt},
-                             {"kernels", args.kernels}, {"weights", weights_name},
+                             {"kernels", args.kernels.kernels}, {"weights", weights_name},
                              {"temperature", args.sampling.temperature}, {"top_p", args.sampling.top_p},
                              {"seed", args.sampling.seed}, {"prompt_tokens", result.prompt_tokens},
                              {"tokens", result.tokens}, {"text", tokenizer->decode(result.tokens)},
@@ -86,11 +72,7 @@ Command add_generate(CLI::App& app) {
   cmd->add_option("--temperature", args->sampling.temperature, "0 = greedy")->check(at_least(0));
   cmd->add_option("--top-p", args->sampling.top_p, "nucleus sampling threshold in (0, 1); other values: plain sampling");
   cmd->add_option("--seed", args->sampling.seed, "sampling seed (non-zero)")->check(at_least(1));
-  cmd->add_option("--kernels", args->kernels, "fast (lmshrink's CPU kernels) or reference (the libtorch layers)")
-      ->default_val("fast");
-  cmd->add_option("--weights", args->weights, "storage of the fast kernels' weights: auto (bf16 for a bfloat16 checkpoint, "
-                                              "else fp32), fp32 or bf16")
-      ->default_val("auto");
+  add_kernel_flags(*cmd, args->kernels);
   cmd->add_option("--json", args->json, "write a JSON record here");
   return [args] { run_generate(*args); };
 }

@@ -44,6 +44,14 @@ TEST(DictCliTest, GroupedCospadiSharesDictionariesAndLoadsEverywhere) {
                                         quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt")), "dict_cospadi_e");
   ASSERT_EQ(eval.exit_code, 0) << eval.stderr_text;
   EXPECT_GT(ppl_of(eval), 1.0);
+  EXPECT_NE(eval.stdout_text.find("fp32 weights"), std::string::npos) << eval.stdout_text;  // the kernels by default
+  CommandResult reference = run_lmshrink("eval " + quote(out.string()) + " --kernels reference --ppl " +
+                                             quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt")),
+                                         "dict_cospadi_r");
+  ASSERT_EQ(reference.exit_code, 0) << reference.stderr_text;
+  EXPECT_NE(reference.stdout_text.find("reference weights"), std::string::npos) << reference.stdout_text;
+  // The dictionary-sparse kernels and the libtorch layers: the same sums in another order (float32 rounding).
+  EXPECT_NEAR(ppl_of(eval), ppl_of(reference), 1e-4 * ppl_of(reference));
   EXPECT_NE(run_lmshrink("inspect " + quote(out.string()), "dict_cospadi_i").stdout_text.find("dictsparse"), std::string::npos);
   fs::path dense = out.parent_path() / "dense";
   ASSERT_EQ(run_lmshrink("export " + quote(out.string()) + " --dense " + quote(dense.string()), "dict_cospadi_x").exit_code, 0);
@@ -69,6 +77,12 @@ TEST(DictCliTest, CompotDynamicInt8MeetsTheBudgetAndVariesRates) {
   EXPECT_LT(min_rate + 0.05, max_rate);
   EXPECT_EQ(read_json(out / "config.json")["compression"]["layers"]["model.layers.0.mlp.up_proj"]["quantization"]["bits"], 8);
   EXPECT_EQ(run_lmshrink("generate " + quote(out.string()) + " --steps 10", "dict_compot_g").exit_code, 0);
+  std::string ppl = " --ppl " + quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
+  CommandResult fast = run_lmshrink("eval " + quote(out.string()) + ppl, "dict_compot_f");
+  CommandResult reference = run_lmshrink("eval " + quote(out.string()) + " --kernels reference" + ppl, "dict_compot_r");
+  ASSERT_EQ(fast.exit_code, 0) << fast.stderr_text;
+  ASSERT_EQ(reference.exit_code, 0) << reference.stderr_text;
+  EXPECT_NEAR(ppl_of(fast), ppl_of(reference), 1e-4 * ppl_of(reference));  // int8 factors on the kernels
 }
 
 TEST(DictCliTest, BadDictionaryOptionsExitTwo) {

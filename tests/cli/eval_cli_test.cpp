@@ -1,6 +1,10 @@
 // `lmshrink eval --tasks` and `--protocol wikitext-doc` end to end on stories260K, the results JSON,
-// `lmshrink report` on it, and the bad-input contract (exit 2, one line naming the problem).
+// `lmshrink report` on it, the fast kernels against the libtorch layers, and the bad-input contract (exit 2, one line
+// naming the problem).
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 
 #include "cli/cli_helpers.h"
 
@@ -41,6 +45,32 @@ TEST(EvalCli, WikitextDocumentPerplexity) {
   ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
   EXPECT_NE(r.stdout_text.find("word_perplexity"), std::string::npos) << r.stdout_text;
   EXPECT_NE(r.stdout_text.find("1 documents"), std::string::npos) << r.stdout_text;
+}
+
+// The fast kernels (default) and the libtorch layers score the same: perplexity and task log-likelihoods agree to
+// float32 rounding, and the record says which ran.
+TEST(EvalCli, KernelsAndReferenceLayersAgree) {
+  auto dir = temp_dir("eval_cli_kernels");
+  std::string common = "eval " + quote(stories_bin()) + " --ppl " +
+                       quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt")) +
+                       " --tasks lambada_openai,copa --limit 8 --data " + quote(shared_path("data"));
+  CommandResult fast = run_lmshrink(common + " --json " + quote((dir / "fast.json").string()), "eval_fast");
+  CommandResult reference = run_lmshrink(common + " --kernels reference --json " + quote((dir / "ref.json").string()),
+                                         "eval_ref");
+  ASSERT_EQ(fast.exit_code, 0) << fast.stderr_text;
+  ASSERT_EQ(reference.exit_code, 0) << reference.stderr_text;
+  nlohmann::json a = read_json(dir / "fast.json"), b = read_json(dir / "ref.json");
+  EXPECT_EQ(a["kernels"], "fast");
+  EXPECT_EQ(a["weights"], "fp32");
+  EXPECT_EQ(b["weights"], "reference");
+  ASSERT_EQ(a["results"].size(), b["results"].size());
+  for (size_t i = 0; i < a["results"].size(); ++i) {
+    double x = a["results"][i]["value"], y = b["results"][i]["value"];
+    EXPECT_NEAR(x, y, 1e-4 * std::max(1.0, std::abs(y))) << a["results"][i]["task"] << " " << a["results"][i]["metric"];
+  }
+  expect_bad_input(run_lmshrink(common + " --kernels reference --weights bf16", "eval_bad_weights"),
+                   "--weights bf16 needs --kernels fast");
+  expect_bad_input(run_lmshrink(common + " --kernels gpu", "eval_bad_kernels"), "--kernels must be fast or reference");
 }
 
 TEST(EvalCli, BadInputIsOneLineAndExitCode2) {
