@@ -27,6 +27,7 @@ struct EvalArgs {
   int64_t batch_size = 4;
   int64_t limit = -1;  // -1: all; 0 is rejected
   int num_fewshot = 0;
+  bool no_shared_prefix = false;
   KernelArgs kernels;
 };
 
@@ -59,7 +60,7 @@ nlohmann::json run_tasks(const EvalArgs& args, const LogProbModel& model, const 
   // Every task file is read (and checked) before the first one is scored.
   std::vector<TaskData> tasks;
   for (const std::string& name : parse_task_list(args.tasks)) tasks.push_back(load_task(name, args.data, args.num_fewshot));
-  ZeroShotSettings settings{args.limit > 0 ? args.limit : 0, args.batch_size, args.bos == "yes"};
+  ZeroShotSettings settings{args.limit > 0 ? args.limit : 0, args.batch_size, args.bos == "yes", !args.no_shared_prefix};
   nlohmann::json entries = nlohmann::json::array(), details = nlohmann::json::object();
   for (const TaskData& task : tasks) {
     TaskResult r = evaluate_task(model, tokenizer, task, settings);
@@ -130,6 +131,7 @@ void run_eval(const EvalArgs& args) {
   nlohmann::json record = {{"command", "eval"}, {"model", loaded.path}, {"model_hash", model_fingerprint(loaded.path)},
                            {"model_hash_kind", "fnv1a64 of the checkpoint bytes"}, {"dtype", "float32"},
                            {"kernels", args.kernels.kernels}, {"weights", kernels.weights},
+                           {"shared_prefix", !args.no_shared_prefix},
                            {"synthetic_model", loaded.model->config().source_format == "synthetic"},
                            {"date", now_iso8601()}, {"results", nlohmann::json::array()}};
   record["model_params"] = summary.total_params;
@@ -173,6 +175,8 @@ Command add_eval(CLI::App& app) {
   cmd->add_option("--batch-size", args->batch_size, "rows per forward pass")->check(at_least(1));
   cmd->add_option("--json", args->json, "write the results JSON here");
   add_kernel_flags(*cmd, args->kernels);
+  cmd->add_flag("--no-shared-prefix", args->no_shared_prefix, "tasks: run every choice's whole row instead of one "
+                                                              "context pass (KV cache) per question");
   return [args] { run_eval(*args); };
 }
 

@@ -1,16 +1,18 @@
 // Zero-shot scoring against hand-computed references: a fake model whose log-probabilities are known
 // in closed form (fake_lm.h), lm-eval's joint encoding rules, acc vs acc_norm, partial and letter
-// scoring, LAMBADA's greedy match, and lm-eval's standard error.
+// scoring, LAMBADA's greedy match, lm-eval's standard error, and shared-prefix scoring against whole rows.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "eval/fake_lm.h"
 #include "lmshrink/eval/encode_pair.h"
+#include "lmshrink/eval/log_prob_model.h"
 #include "lmshrink/eval/loglikelihood.h"
 #include "lmshrink/eval/metrics.h"
 #include "lmshrink/eval/zero_shot.h"
 #include "lmshrink/util/error.h"
+#include "lmshrink/io/llama2c.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
 #include "test_support.h"
 
@@ -59,6 +61,50 @@ TEST(ZeroShotScoring, RequestsWithTheSameModelInputShareOneRow) {
   std::vector<LoglikResult> scored = score_loglikelihood(model, letters, 16, "test");
   EXPECT_EQ(model.calls_, 1);
   for (size_t i = 0; i < letters.size(); ++i) EXPECT_NEAR(scored[i].logprob, reference_logprob(letters[i], 64, 0.7), 1e-4);
+}
+
+// The choices of one question share their context pass: one call per group, the float64 reference scores, also when
+// the window truncates some choices from the left (then they share less, or nothing).
+TEST(ZeroShotScoring, SharedPrefixesGiveTheWholeRowScores) {
+  ByteTokenizer tokenizer;
+  FakeLm model(32, 0.7);
+  std::vector<LoglikRequest> requests;
+  for (const char* choice : {" red", " green and blue", " a longer answer than all"})  // 11 + 25 > 33: truncated
+    requests.push_back(encode_pair(tokenizer, "The sky is", choice, true));
+  for (const char* choice : {" yes", " no"}) requests.push_back(encode_pair(tokenizer, "Is it?", choice, true));
+  requests.push_back(encode_pair(tokenizer, "Alone", " here", true));
+  for (bool share : {true, false}) {
+    model.calls_ = 0;
+    std::vector<LoglikResult> scored = score_loglikelihood(model, requests, 8, "test", share);
+    for (size_t i = 0; i < requests.size(); ++i)
+      EXPECT_NEAR(scored[i].logprob, reference_logprob(requests[i], 32, 0.7), 1e-4) << "request " << i << " share " << share;
+    // shared: "The sky is" (its first two choices; the truncated third row begins elsewhere) and "Is it?" run as
+    // prefix groups, the rest in one batch; whole rows: one batch of 6
+    EXPECT_EQ(model.calls_, share ? 3 : 1);
+  }
+}
+
+// The Transformer's KV-cache prefix pass equals its whole rows (stories260K, float32 rounding).
+TEST(ZeroShotScoring, TransformerPrefixPassEqualsWholeRows) {
+  auto model = load_llama2c(testing::stories_bin());
+  TransformerLogProbs log_probs(*model);
+  torch::manual_seed(3);
+  std::vector<LoglikRequest> requests;
+  for (int question = 0; question < 3; ++question) {
+    at::Tensor context = torch::randint(3, 512, {20 + 7 * question}, torch::kInt64);
+    std::vector<int32_t> context_ids(context.data_ptr<int64_t>(), context.data_ptr<int64_t>() + context.numel());
+    for (int choice = 0; choice < 4; ++choice) {
+      at::Tensor continuation = torch::randint(3, 512, {1 + 3 * choice}, torch::kInt64);
+      requests.push_back({context_ids, std::vector<int32_t>(continuation.data_ptr<int64_t>(),
+                                                            continuation.data_ptr<int64_t>() + continuation.numel())});
+    }
+  }
+  std::vector<LoglikResult> shared = score_loglikelihood(log_probs, requests, 4, "test", true);
+  std::vector<LoglikResult> whole = score_loglikelihood(log_probs, requests, 4, "test", false);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    EXPECT_NEAR(shared[i].logprob, whole[i].logprob, 1e-4 * std::max(1.0, std::abs(whole[i].logprob))) << i;
+    EXPECT_EQ(shared[i].greedy, whole[i].greedy) << i;
+  }
 }
 
 TEST(ZeroShotScoring, EncodePairMovesTrailingSpacesAndGivesEmptyContextTheBosPrefix) {

@@ -3,9 +3,9 @@
 // tokens of context + continuation minus the final one (left truncation), and the continuation's
 // log-probabilities are summed. `greedy` says whether every continuation token is the argmax at
 // its position (LAMBADA accuracy). Requests with the same model input share one row (single-token
-// continuations of one context: MMLU's letters), rows are run longest first in batches of
-// right-padded rows (padding after a row's end cannot change its causal predictions), and results
-// come back in input order.
+// continuations of one context: MMLU's letters), the rows of one context share its prefix pass (a KV
+// cache), the other rows are run longest first in batches of right-padded rows (padding after a row's end
+// cannot change its causal predictions), and results come back in input order.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -27,8 +27,12 @@ struct LoglikResult {
                            // are scored (lm-eval slices the same window; its first tokens get no prediction)
 };
 
-// progress_label names the progress bar (silent when progress is quiet).
+// progress_label names the progress bar (silent when progress is quiet). share_prefixes: rows whose requests have
+// the same context (the choices of one question) and share at least 2 leading tokens run that prefix once
+// (LogProbModel::log_probs_after_prefix: a KV cache for the Transformer), up to batch_size rows after it; the results
+// equal the whole-row path's up to float rounding.
 std::vector<LoglikResult> score_loglikelihood(const LogProbModel& model, const std::vector<LoglikRequest>& requests,
-                                              int64_t batch_size, const std::string& progress_label);
+                                              int64_t batch_size, const std::string& progress_label,
+                                              bool share_prefixes = true);
 
 }  // namespace lmshrink

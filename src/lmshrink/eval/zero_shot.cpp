@@ -87,7 +87,7 @@ TaskResult evaluate_task(const LogProbModel& model, const Tokenizer& tokenizer, 
     first_request.push_back(requests.size());
     for (LoglikRequest& request : item_requests(task, item, tokenizer, settings.add_bos)) requests.push_back(std::move(request));
   }
-  std::vector<LoglikResult> scored = score_loglikelihood(model, requests, settings.batch_size, task.name);
+  std::vector<LoglikResult> scored = score_loglikelihood(model, requests, settings.batch_size, task.name, settings.share_prefixes);
   std::vector<std::vector<LoglikResult>> per_item(items.size());
   for (size_t i = 0; i < items.size(); ++i) {
     size_t end = i + 1 < items.size() ? first_request[i + 1] : scored.size();

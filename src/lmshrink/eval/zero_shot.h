@@ -22,6 +22,7 @@ struct ZeroShotSettings {
   int64_t limit = 0;  // evaluate the first `limit` items only; 0 = all
   int64_t batch_size = 16;
   bool add_bos = true;
+  bool share_prefixes = true;  // one prefix pass per question (loglikelihood.h)
 };
 
 struct TaskResult {
