@@ -115,10 +115,6 @@ std::vector<Row> distinct_rows(const std::vector<LoglikRequest>& requests, int64
   return rows;
 }
 
-}  // namespace
-
-namespace {
-
 // Groups the rows that begin with their first request's whole context by that context (a row truncated from the left
 // does not); a group of two or more rows sharing at least kMinShared tokens is scored with one prefix pass, every
 // other row in the batched path (`alone`, longest first).
