@@ -2,9 +2,9 @@
 # Peak memory independent of depth (issue 20; DESIGN.md "Scale"). Synthesizes two seeded random-weight bf16 Llama
 # checkpoints of equal width (hidden 1024, MLP 4096, 16/4 heads, vocab 512; SYNTHETIC) with 4 and 16 blocks, runs the
 # same streaming commands on both and prints each command's peak RSS on the two models and their difference:
-#   compress --method svd-llm --ratio 0.2 (4 x 128 calibration tokens; also input and output bytes and their ratio) with
-#   --stats-cache (a miss: the statistics are written block by block, then read back), profile (ROCKET, rates 0.2,
-#   ks 1; a stats-cache hit), prune --method replaceme --blocks 1 (16 x 128 tokens), eval --ppl --kernels
+#   compress --method svd-llm --ratio 0.2 (4 x 128 calibration tokens; also input and output bytes and their ratio),
+#   profile (ROCKET, rates 0.2, ks 1) with --stats-cache (a miss: the statistics are written to the cache block by
+#   block, then read back from it), prune --method replaceme --blocks 1 (16 x 128 tokens), eval --ppl --kernels
 #   reference (gptq windows of 128 over 8 kB of TinyStories), export --dense (of the compressed model).
 # With --check it fails unless, for every command,
 #   |peak RSS(16) - peak RSS(4)| <= 10 % of the 12 extra blocks' float32 size, and, for compress,
@@ -47,7 +47,7 @@ for LAYERS in 4 16; do
   cp "$TOKENIZER" "$MODEL/"
   RECORD="$WORK/record-$LAYERS.json"
   peak_rss compress "$LAYERS" "$BIN" --quiet compress "$MODEL" -o "$MODEL-svdllm" --method svd-llm --ratio 0.2 \
-    --calib-samples 4 --calib-seq-len 128 --stats-cache "$WORK/cache-$LAYERS" --json "$RECORD"
+    --calib-samples 4 --calib-seq-len 128 --json "$RECORD"
   peak_rss profile "$LAYERS" "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$LAYERS.json" --rates 0.2 --ks 1 \
     --calib-samples 4 --calib-seq-len 128 --stats-cache "$WORK/cache-$LAYERS"
   peak_rss prune "$LAYERS" "$BIN" --quiet prune "$MODEL" -o "$MODEL-pruned" --method replaceme --blocks 1 \
