@@ -10,7 +10,8 @@
 #   |peak RSS(16) - peak RSS(4)| <= 10 % of the 12 extra blocks' float32 size, and, for compress,
 #   output bytes <= input bytes x (1 - achieved whole-model ratio) + 1 % on both models.
 # Not here, by nature: generate, bench and eval --kernels fast hold every block packed for the kernels (in the file's
-# dtype; one copy) and generate a KV cache per block; heal trains every block's factors at once (backpropagation through the whole model).
+# dtype; one copy) and generate a KV cache per block; heal trains every block's factors at once (backpropagation
+# through the whole model).
 # Peak RSS comes from GNU time (/usr/bin/time, Debian package `time`).
 # Usage: bench/scale.sh [--check] [path/to/lmshrink]   (run from the repository root; needs ../shared)
 set -euo pipefail
