@@ -12,6 +12,8 @@
 # Not here, by nature: generate, bench and eval --kernels fast hold every block packed for the kernels (in the file's
 # dtype; one copy) and generate a KV cache per block; heal trains every block's factors at once (backpropagation
 # through the whole model).
+# Every command runs on one thread (--threads 1, which also sets OpenBLAS's pool): memory does not depend on it, and
+# beside the other tests of a CI run two threads per command made it 3x slower.
 # Peak RSS comes from GNU time (/usr/bin/time, Debian package `time`).
 # Usage: bench/scale.sh [--check] [path/to/lmshrink]   (run from the repository root; needs ../shared)
 set -euo pipefail
@@ -47,14 +49,14 @@ for LAYERS in 4 16; do
     --vocab 512 --dtype bf16 -o "$MODEL" > /dev/null
   cp "$TOKENIZER" "$MODEL/"
   RECORD="$WORK/record-$LAYERS.json"
-  peak_rss compress "$LAYERS" "$BIN" --quiet compress "$MODEL" -o "$MODEL-svdllm" --method svd-llm --ratio 0.2 \
+  peak_rss compress "$LAYERS" "$BIN" --quiet --threads 1 compress "$MODEL" -o "$MODEL-svdllm" --method svd-llm --ratio 0.2 \
     --calib-samples 4 --calib-seq-len 128 --json "$RECORD"
-  peak_rss profile "$LAYERS" "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$LAYERS.json" --rates 0.2 --ks 1 \
+  peak_rss profile "$LAYERS" "$BIN" --quiet --threads 1 profile "$MODEL" -o "$WORK/profile-$LAYERS.json" --rates 0.2 --ks 1 \
     --calib-samples 4 --calib-seq-len 128 --stats-cache "$WORK/cache-$LAYERS"
-  peak_rss prune "$LAYERS" "$BIN" --quiet prune "$MODEL" -o "$MODEL-pruned" --method replaceme --blocks 1 \
+  peak_rss prune "$LAYERS" "$BIN" --quiet --threads 1 prune "$MODEL" -o "$MODEL-pruned" --method replaceme --blocks 1 \
     --calib-samples 16 --calib-seq-len 128
-  peak_rss eval "$LAYERS" "$BIN" --quiet eval "$MODEL" --ppl "$WORK/eval.txt" --seq-len 128 --kernels reference
-  peak_rss export "$LAYERS" "$BIN" --quiet export "$MODEL-svdllm" --dense "$MODEL-dense"
+  peak_rss eval "$LAYERS" "$BIN" --quiet --threads 1 eval "$MODEL" --ppl "$WORK/eval.txt" --seq-len 128 --kernels reference
+  peak_rss export "$LAYERS" "$BIN" --quiet --threads 1 export "$MODEL-svdllm" --dense "$MODEL-dense"
   IN[$LAYERS]=$(field input_bytes "$RECORD")
   OUT[$LAYERS]=$(field output_bytes "$RECORD")
   grep -A6 '"whole_model"' "$RECORD" > "$WORK/whole"

@@ -104,6 +104,7 @@ void run_bench(const BenchArgs& args) {
   LMSHRINK_CHECK(args.bandwidth_mib == 0 || args.bandwidth_mib >= 1, "--bandwidth-mib must be 0 (skip) or >= 1");
   std::string path;
   std::unique_ptr<Transformer> model = bench_model(args, path);
+  check_record_file(args.json);
   check_throughput_options(model->config(), args.throughput);
   int64_t fused_groups = 0;
   if (args.kernels == "fast") {

@@ -69,6 +69,7 @@ void run_compress(const CompressArgs& args) {
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   check_compress_options(*loaded.model, options);  // bad ratios fail before any calibration
   AtomicDirectory out(args.out, args.force);       // so does an existing output directory
+  check_record_file(args.json);
   RunContext run{loaded.path, args.out, loaded.model->config().source_format == "synthetic"};
   run.load_seconds = seconds_since(total_start);
 

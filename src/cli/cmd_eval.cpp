@@ -124,6 +124,7 @@ void run_eval(const EvalArgs& args) {
   if (!args.ppl_file.empty() && args.protocol != "wikitext-doc") parse_ppl_protocol(args.protocol);
   LoadedModel loaded = load_model(args.model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  check_record_file(args.json);
   ModelSummary summary = summarize_model(*loaded.model);  // of the checkpoint, before any packing
   PreparedKernels kernels;
   prepare_kernels(args.kernels, *loaded.model, kernels);

@@ -33,6 +33,7 @@ void run_generate(const GenerateArgs& args) {
   PreparedKernels kernels;
   prepare_kernels(args.kernels, *loaded.model, kernels);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  check_record_file(args.json);
   std::vector<int32_t> prompt = tokenizer->encode(args.prompt, true, false);
   int64_t new_tokens = args.steps > 0 ? new_tokens_for_steps(args.steps, prompt.size()) : args.max_tokens;
   print_piece(tokenizer->decode(prompt));

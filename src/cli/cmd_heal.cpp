@@ -62,6 +62,7 @@ void run_heal(const HealArgs& args) {
                  "--seq-len/--ppl-seq-len exceed the model context of ", config.max_position_embeddings);
   std::string ppl_text = args.ppl_file.empty() ? "" : read_text_file(args.ppl_file, "--ppl");
   AtomicDirectory out(args.out, args.force);
+  check_record_file(args.json);
   int64_t windows_needed = (args.tokens + seq_len - 1) / seq_len;
   CalibSpec spec{args.corpus, "blocks", windows_needed, seq_len, args.heal.seed};
   at::Tensor windows = sample_calibration(read_corpus(args.corpus), *tokenizer, spec);

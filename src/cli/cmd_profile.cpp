@@ -59,6 +59,7 @@ void run_profile(const ProfileArgs& args) {
   std::vector<std::string> targets = parse_targets(args.targets);
   LoadedModel loaded = load_model(args.model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  check_record_file(args.out);  // before the profiling, not after it
   Calibration calib = prepare_calibration(args.calib, loaded, *tokenizer, /*one_shot=*/true);
   std::vector<MatrixProfile> profile = profile_model(*loaded.model, calib.tokens, targets, settings, args.calib.batch_size,
                                                      calib.cached.empty() ? nullptr : &calib.cached);

@@ -81,6 +81,7 @@ void run_prune(PruneArgs& args) {
   Calibration calib = prepare_calibration(args.calib, loaded, *tokenizer, true);
   check_calibration_tokens(*loaded.model, options, calib.tokens.numel());
   AtomicDirectory out(args.out, args.force);  // an existing output fails before the work, too
+  check_record_file(args.json);
   int64_t layers_before = loaded.model->config().num_layers;
   run.before = summarize_model(*loaded.model);
   PruneResult result = prune_model(std::move(loaded.model), calib.tokens, options);

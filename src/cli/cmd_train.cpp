@@ -77,6 +77,7 @@ void run_train(TrainArgs args) {
   LMSHRINK_CHECK(windows.size(0) >= config.batch_size, "--corpus ", args.corpus, ": ", windows.size(0), " windows of ",
                  config.seq_len, " tokens, fewer than one batch of ", config.batch_size);
   AtomicDirectory out(args.out, args.force);
+  check_record_file(args.json);
   TrainableModel trainable = build_trainable_model(config, tokenizer->vocab_size());
   Progress progress("train " + config.attention, config.steps);
   TrainResult result = train_model(trainable, config, windows, valid, args.checkpoint, args.resume, [&](const TrainStep& s) {

@@ -46,6 +46,10 @@ int64_t checkpoint_file_bytes(const std::string& path);
 
 // Writes a JSON record atomically (temp file in the same folder, then rename).
 void write_json_file(const std::string& path, const nlohmann::json& record);
+
+// Refuses a record file (`--json`, `profile -o`) before the work when it names an input or a folder, so a long run
+// does not end in that error; an empty path (no record asked for) passes.
+void check_record_file(const std::string& path);
 // Reads a whole file; throws when it is missing or (when non_empty) empty.
 std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty = true);
 

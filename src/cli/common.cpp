@@ -57,6 +57,10 @@ void write_json_file(const std::string& path, const nlohmann::json& record) {
   write_text_atomic(path, record.dump(2) + "\n");
 }
 
+void check_record_file(const std::string& path) {
+  if (!path.empty()) check_output_file(path);
+}
+
 std::string read_text_file(const std::string& path, const std::string& flag, bool non_empty) {
   std::ifstream in(path, std::ios::binary);
   LMSHRINK_CHECK(in.good() && std::filesystem::is_regular_file(path), flag, " ", path, ": cannot open file");

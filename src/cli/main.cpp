@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
     threads = cores;
   }
   torch::set_num_threads(threads > 0 ? threads : cores);
+  // OpenBLAS keeps its own pool (all cores, or OPENBLAS_NUM_THREADS): a --threads 1 run beside other work was 3x
+  // slower than it should be, its decompositions' LAPACK calls still spinning on both cores.
+  if (threads > 0) lmshrink::set_blas_threads(threads);
   try {
     for (CLI::App* sub : app.get_subcommands()) commands.at(sub)();
   } catch (const lmshrink::Error& e) {

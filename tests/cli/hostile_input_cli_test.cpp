@@ -175,3 +175,26 @@ TEST(HostileInputCliTest, DeeplyNestedTokenizerComponentsAreAnErrorNotAStackOver
 }
 
 }  // namespace
+
+// A record file (--json, profile -o) that names an input or a folder is refused before the work: no profile pass,
+// no compressed model committed, no perplexity printed, and the input untouched.
+TEST(HostileInputCliTest, RecordFilesNamingAnInputOrAFolderFailBeforeTheWork) {
+  fs::path dir = lmshrink::testing::temp_dir("record_file");
+  fs::path model = dir / "model.bin";
+  fs::copy(lmshrink::testing::stories_bin(), model);
+  fs::copy(fs::path(lmshrink::testing::stories_bin()).parent_path() / "tok512.bin", dir / "tok512.bin");
+  std::string m = quote(model.string()), folder = quote(dir.string());
+  std::string before = slurp(model);
+  CommandResult profile = run_lmshrink("profile " + m + " -o " + m + " --rates 0.2 --ks 1", "record_profile");
+  expect_bad_input(profile, "would replace the input");
+  EXPECT_EQ(profile.stderr_text.find("calibrat"), std::string::npos) << profile.stderr_text;
+  EXPECT_EQ(slurp(model), before);
+  CommandResult compress = run_lmshrink("compress " + m + " -o " + quote((dir / "out").string()) +
+                                            " --method svd --ratio 0.2 --json " + folder, "record_compress");
+  expect_bad_input(compress, "is a folder");
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  std::string text = quote(shared_path("models/stories260K/eval_tinystories_valid_6stories.txt"));
+  CommandResult eval = run_lmshrink("eval " + m + " --ppl " + text + " --json " + folder, "record_eval");
+  expect_bad_input(eval, "is a folder");
+  EXPECT_EQ(eval.stdout_text, "");
+}

@@ -55,6 +55,14 @@ std::string openblas() {
 
 }  // namespace
 
+bool set_blas_threads(int threads) {
+  using Setter = void (*)(int);
+  auto setter = reinterpret_cast<Setter>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (setter == nullptr) return false;
+  setter(threads);
+  return true;
+}
+
 CpuReport cpu_report() {
   CpuReport report;
   report.cpu_features = cpu_features();

@@ -21,4 +21,8 @@ struct CpuReport {
 CpuReport cpu_report();
 std::string describe(const CpuReport& report);  // one line per field, "name: value"
 
+// Sets OpenBLAS's own thread count (its GEMMs and LAPACK calls under libtorch's linear algebra do not follow
+// torch::set_num_threads); false when the process's BLAS is not OpenBLAS.
+bool set_blas_threads(int threads);
+
 }  // namespace lmshrink
