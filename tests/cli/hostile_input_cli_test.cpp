@@ -174,8 +174,6 @@ TEST(HostileInputCliTest, DeeplyNestedTokenizerComponentsAreAnErrorNotAStackOver
                                       "nested deeper than");
 }
 
-}  // namespace
-
 // A record file (--json, profile -o) that names an input or a folder is refused before the work: no profile pass,
 // no compressed model committed, no perplexity printed, and the input untouched.
 TEST(HostileInputCliTest, RecordFilesNamingAnInputOrAFolderFailBeforeTheWork) {
@@ -198,3 +196,5 @@ TEST(HostileInputCliTest, RecordFilesNamingAnInputOrAFolderFailBeforeTheWork) {
   expect_bad_input(eval, "is a folder");
   EXPECT_EQ(eval.stdout_text, "");
 }
+
+}  // namespace
