@@ -203,7 +203,7 @@ TEST(CliTest, ThreadsAboveTheCoreCountAreClampedWithAWarning) {
 // Progress written to a file (not a terminal) comes as plain lines, at most one a second, with no carriage returns.
 TEST(CliTest, ProgressToAFileIsAtMostOneLineASecond) {
   // ~320 KB of TinyStories (80 KB four times): several seconds of perplexity, long enough to show progress (80 KB
-  // alone took 1.2 s on the kernels).
+  // alone took 1.2 s once --threads 1 also held OpenBLAS to one thread).
   std::string stories = lmshrink::testing::slurp(shared_path("data/tinystories/tinystories-valid-eval.txt")).substr(0, 80000);
   std::string text = write_file("progress_lines", "text.txt", stories + stories + stories + stories);
   TimedRun run = run_exactly("--threads 1 eval " + quote(lmshrink::testing::stories_bin()) + " --tokenizer " +

@@ -16,8 +16,10 @@ TEST(BlasThreads, SetBlasThreadsReachesOpenBlas) {
   int before = get();
   ASSERT_TRUE(lmshrink::set_blas_threads(1));
   EXPECT_EQ(get(), 1);
+  int torch_threads = at::get_num_threads();
   at::set_num_threads(2);  // libtorch's count is its own
   EXPECT_EQ(get(), 1);
+  at::set_num_threads(torch_threads);
   ASSERT_TRUE(lmshrink::set_blas_threads(before));
   EXPECT_EQ(get(), before);
 }
