@@ -116,6 +116,48 @@ TEST(PackedMatrix, SideBySideEqualsEachProductForAnyThreadCount) {
   EXPECT_THROW(PackedMatrix::multiply_side_by_side({}, x), lmshrink::Error);
 }
 
+// Wide matrices are stored as column panels (kPanelCols); small panel widths cover several panels, an uneven last
+// panel and a single column, against the float64 loops, for both families, both storages and any thread count.
+TEST(PackedMatrix, ColumnPanelsMatchFloat64LoopsAndNeverDependOnThreads) {
+  EXPECT_EQ(PackedMatrix(random_normal({2, 8192}, 40), WeightStorage::kBFloat16).panels(), 2);
+  EXPECT_EQ(PackedMatrix(random_normal({2, 14336}, 40), WeightStorage::kBFloat16).panels(), 4);
+  EXPECT_EQ(PackedMatrix(random_normal({2, 4096}, 40), WeightStorage::kBFloat16).panels(), 1);
+  for (bool portable : {false, true}) {
+    lmshrink::testing::KernelFamily family(portable);
+    for (auto [cols, panel_cols, panels] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+             {1031, 64, 17}, {257, 128, 3}, {129, 64, 3}, {100, 99, 2}}) {
+      at::Tensor w = random_normal({67, cols}, 41);
+      for (WeightStorage storage : {WeightStorage::kFloat32, WeightStorage::kBFloat16}) {
+        PackedMatrix packed(w, storage, panel_cols);
+        EXPECT_EQ(packed.panels(), panels) << cols << " / " << panel_cols;
+        EXPECT_EQ(packed.cols(), cols);
+        EXPECT_EQ(packed.bytes(), 67 * cols * (storage == WeightStorage::kFloat32 ? 4 : 2));
+        at::Tensor stored = storage == WeightStorage::kFloat32 ? w : w.to(torch::kBFloat16).to(torch::kFloat32);
+        EXPECT_TRUE(packed.to_float().equal(stored));
+        for (int64_t tokens : kTokenCounts) {
+          at::Tensor x = random_normal({tokens, cols}, 42);
+          at::Tensor y;
+          {
+            lmshrink::testing::ThreadCount threads(1);
+            y = packed.multiply(x);
+          }
+          EXPECT_LT(relative_error(y, naive_rows_times(stored, x)), 1e-5) << cols << " cols, " << tokens << " tokens";
+          lmshrink::testing::ThreadCount threads(3);
+          if (tokens <= lmshrink::kSmallBatch) EXPECT_TRUE(packed.multiply(x).equal(y)) << tokens << " tokens";
+        }
+      }
+    }
+  }
+  std::vector<PackedMatrix> fused = {PackedMatrix(random_normal({5, 300}, 43), WeightStorage::kFloat32, 64),
+                                     PackedMatrix(random_normal({40, 300}, 44), WeightStorage::kFloat32, 64)};
+  at::Tensor x = random_normal({2, 300}, 45);
+  at::Tensor side_by_side = PackedMatrix::multiply_side_by_side({&fused[0], &fused[1]}, x);
+  EXPECT_TRUE(side_by_side.equal(torch::cat({fused[0].multiply(x), fused[1].multiply(x)}, 1)));
+  PackedMatrix other_panels(random_normal({5, 300}, 46), WeightStorage::kFloat32, 128);
+  EXPECT_THROW(PackedMatrix::multiply_side_by_side({&fused[0], &other_panels}, x), lmshrink::Error);
+  EXPECT_THROW(PackedMatrix(random_normal({2, 3}, 47), WeightStorage::kFloat32, 0), lmshrink::Error);
+}
+
 TEST(PackedMatrix, RejectsBadInputs) {
   PackedMatrix packed(random_normal({4, 6}, 7), WeightStorage::kFloat32);
   EXPECT_THROW(packed.multiply(random_normal({2, 5}, 8)), lmshrink::Error);

@@ -3,8 +3,8 @@
 //   copy: McCalpin's STREAM "Copy" kernel, b[i] = a[i], counted with STREAM's convention of 2 × array bytes moved
 //     per pass (read + write). It is the ceiling the issue names, but it understates what decode can reach: the
 //     write-allocate reads of b are moved and not counted, and decode hardly writes at all.
-//   read: a sum over the array (64-bit integer words, which the compiler vectorises), array bytes per pass: the
-//     access pattern of decode, and so its tighter ceiling.
+//   read: a sum over the array (64-bit integer words, four independent 256-bit accumulators with AVX2), array bytes
+//     per pass: the access pattern of decode, and so its tighter ceiling.
 // Float32 arrays far larger than the caches are passed over `repeats` times with the current libtorch thread count
 // (kernel thread pool, thread_pool.h), after one warm-up pass; the best pass counts.
 #pragma once

@@ -69,26 +69,48 @@ DotFn<Weight> pick_dot() {
 
 // y [tokens, Σ rows] = x [tokens, cols] times each matrix's Wᵀ, side by side: one weight row read once for all
 // tokens; the rows of all the matrices are split over the threads as one range (one dispatch for a fused group).
+// weights[p][m] is panel p of matrix m; each thread streams its rows of panel 0, then of panel 1, ..., adding each
+// panel's dot product to the outputs in panel order.
 template <typename Weight>
-void small_batch_multiply(const std::vector<const Weight*>& weights, const std::vector<int64_t>& offsets, int64_t cols,
-                          const float* x, int64_t tokens, float* y) {
+void small_batch_multiply(const std::vector<std::vector<const Weight*>>& weights, const std::vector<int64_t>& offsets,
+                          const std::vector<int64_t>& panel_offsets, const float* x, int64_t tokens, float* y) {
   const DotFn<Weight> dot = pick_dot<Weight>();
-  const int64_t rows = offsets.back();
+  const int64_t rows = offsets.back(), cols = panel_offsets.back();
   parallel_columns(rows, rows_per_task(cols), [&](int64_t begin, int64_t end) {
-    size_t m = std::upper_bound(offsets.begin(), offsets.end(), begin) - offsets.begin() - 1;  // matrix of row `begin`
-    for (int64_t r = begin; r < end; ++r) {
-      while (r >= offsets[m + 1]) ++m;
-      const Weight* row = weights[m] + (r - offsets[m]) * cols;
-      for (int64_t t = 0; t < tokens; ++t) y[t * rows + r] = dot(row, x + t * cols, cols);
+    for (size_t p = 0; p + 1 < panel_offsets.size(); ++p) {
+      const int64_t first_col = panel_offsets[p], width = panel_offsets[p + 1] - first_col;
+      size_t m = std::upper_bound(offsets.begin(), offsets.end(), begin) - offsets.begin() - 1;  // matrix of `begin`
+      for (int64_t r = begin; r < end; ++r) {
+        while (r >= offsets[m + 1]) ++m;
+        const Weight* row = weights[p][m] + (r - offsets[m]) * width;
+        for (int64_t t = 0; t < tokens; ++t) {
+          float sum = dot(row, x + t * cols + first_col, width);
+          y[t * rows + r] = p == 0 ? sum : y[t * rows + r] + sum;
+        }
+      }
     }
   });
 }
 
 template <typename Weight>
-std::vector<const Weight*> weight_pointers(const std::vector<const at::Tensor*>& data) {
-  std::vector<const Weight*> pointers;
-  for (const at::Tensor* tensor : data) pointers.push_back(reinterpret_cast<const Weight*>(tensor->data_ptr()));
+std::vector<std::vector<const Weight*>> weight_pointers(const std::vector<const std::vector<at::Tensor>*>& panels) {
+  std::vector<std::vector<const Weight*>> pointers(panels.front()->size());
+  for (const std::vector<at::Tensor>* matrix : panels) {
+    for (size_t p = 0; p < matrix->size(); ++p) {
+      pointers[p].push_back(reinterpret_cast<const Weight*>((*matrix)[p].data_ptr()));
+    }
+  }
   return pointers;
+}
+
+// Column offsets of the panels of a matrix: as few panels as fit panel_cols, of equal widths rounded up to 32.
+std::vector<int64_t> panel_boundaries(int64_t cols, int64_t panel_cols) {
+  int64_t count = std::max<int64_t>(1, (cols + panel_cols - 1) / panel_cols);
+  int64_t width = (cols + count - 1) / count;
+  if (count > 1) width = std::min(panel_cols, (width + 31) / 32 * 32);
+  std::vector<int64_t> offsets = {0};
+  while (offsets.back() < cols) offsets.push_back(std::min(cols, offsets.back() + width));
+  return offsets;
 }
 
 }  // namespace
@@ -126,17 +148,46 @@ std::string weight_storage_name(WeightStorage storage) {
   return storage == WeightStorage::kFloat32 ? "fp32" : "bf16";
 }
 
-PackedMatrix::PackedMatrix(const at::Tensor& weight_rows_cols, WeightStorage storage) : storage_(storage) {
+PackedMatrix::PackedMatrix(const at::Tensor& weight_rows_cols, WeightStorage storage, int64_t panel_cols)
+    : storage_(storage) {
   LMSHRINK_CHECK(weight_rows_cols.dim() == 2 && weight_rows_cols.is_floating_point() && weight_rows_cols.device().is_cpu(),
                  "packed matrix: expected a floating CPU tensor [rows, cols], got ", weight_rows_cols.sizes());
+  LMSHRINK_CHECK(panel_cols >= 1, "packed matrix: panel width must be positive, got ", panel_cols);
   at::ScalarType dtype = storage == WeightStorage::kFloat32 ? torch::kFloat32 : torch::kBFloat16;
-  data_ = weight_rows_cols.detach().to(dtype).contiguous();
+  rows_ = weight_rows_cols.size(0);
+  panel_offsets_ = panel_boundaries(weight_rows_cols.size(1), panel_cols);
+  at::Tensor weight = weight_rows_cols.detach();
+  for (size_t p = 0; p + 1 < panel_offsets_.size(); ++p) {
+    at::Tensor panel = weight.narrow(1, panel_offsets_[p], panel_offsets_[p + 1] - panel_offsets_[p]);
+    panels_.push_back(panel.to(dtype).contiguous());
+  }
+  if (panels_.empty()) panels_.push_back(torch::empty({rows_, 0}, dtype));  // zero columns
+  if (panel_offsets_.size() == 1) panel_offsets_.push_back(0);
 }
 
-at::Tensor PackedMatrix::to_float() const { return data_.to(torch::kFloat32); }
+int64_t PackedMatrix::bytes() const {
+  int64_t total = 0;
+  for (const at::Tensor& panel : panels_) total += panel.numel() * static_cast<int64_t>(panel.element_size());
+  return total;
+}
+
+at::Tensor PackedMatrix::to_float() const {
+  return (panels_.size() == 1 ? panels_.front() : torch::cat(panels_, 1)).to(torch::kFloat32);
+}
 
 at::Tensor PackedMatrix::multiply(const at::Tensor& x_tokens_cols) const {
   return multiply_side_by_side({this}, x_tokens_cols);
+}
+
+at::Tensor PackedMatrix::product_with_blas(const at::Tensor& x) const {
+  at::Tensor y;
+  for (size_t p = 0; p < panels_.size(); ++p) {
+    const at::Tensor& panel = panels_[p];
+    at::Tensor weight_t = (storage_ == WeightStorage::kFloat32 ? panel : panel.to(torch::kFloat32)).t();
+    at::Tensor x_panel = panels_.size() == 1 ? x : x.narrow(1, panel_offsets_[p], panel.size(1));
+    y = p == 0 ? torch::matmul(x_panel, weight_t) : y.addmm_(x_panel, weight_t);
+  }
+  return y;
 }
 
 at::Tensor PackedMatrix::multiply_side_by_side(const std::vector<const PackedMatrix*>& matrices,
@@ -144,32 +195,30 @@ at::Tensor PackedMatrix::multiply_side_by_side(const std::vector<const PackedMat
   LMSHRINK_CHECK(!matrices.empty(), "packed matrix: nothing to multiply");
   const PackedMatrix& first = *matrices.front();
   std::vector<int64_t> offsets = {0};
-  std::vector<const at::Tensor*> data;
+  std::vector<const std::vector<at::Tensor>*> panels;
   for (const PackedMatrix* matrix : matrices) {
-    LMSHRINK_CHECK(matrix->cols() == first.cols() && matrix->storage() == first.storage(),
-                   "packed matrix: matrices multiplied side by side must share cols and storage, got [",
-                   matrix->data_.sizes(), "] and [", first.data_.sizes(), "]");
+    LMSHRINK_CHECK(matrix->panel_offsets_ == first.panel_offsets_ && matrix->storage() == first.storage(),
+                   "packed matrix: matrices multiplied side by side must share cols, panels and storage, got [",
+                   matrix->rows(), ", ", matrix->cols(), "] and [", first.rows(), ", ", first.cols(), "]");
     offsets.push_back(offsets.back() + matrix->rows());
-    data.push_back(&matrix->data_);
+    panels.push_back(&matrix->panels_);
   }
   const at::Tensor& x = x_tokens_cols;
   LMSHRINK_CHECK(x.dim() == 2 && x.size(1) == first.cols() && x.scalar_type() == torch::kFloat32 && x.is_contiguous() &&
                      x.device().is_cpu(),
                  "packed matrix: input must be contiguous float32 CPU [tokens, ", first.cols(), "], got ", x.sizes());
   int64_t tokens = x.size(0);
-  if (tokens > kSmallBatch) {  // BLAS, one product per matrix (a float32 copy of bf16 rows)
+  if (tokens > kSmallBatch) {  // BLAS, one product per matrix (a float32 copy of bf16 panels, one at a time)
     std::vector<at::Tensor> parts;
-    for (const at::Tensor* w : data) {
-      parts.push_back(torch::matmul(x, (first.storage_ == WeightStorage::kFloat32 ? *w : w->to(torch::kFloat32)).t()));
-    }
+    for (const PackedMatrix* matrix : matrices) parts.push_back(matrix->product_with_blas(x));
     return parts.size() == 1 ? parts.front() : torch::cat(parts, 1);
   }
   at::Tensor y = torch::empty({tokens, offsets.back()}, x.options());
   if (first.storage_ == WeightStorage::kFloat32) {
-    small_batch_multiply(weight_pointers<float>(data), offsets, first.cols(), x.data_ptr<float>(), tokens,
+    small_batch_multiply(weight_pointers<float>(panels), offsets, first.panel_offsets_, x.data_ptr<float>(), tokens,
                          y.data_ptr<float>());
   } else {
-    small_batch_multiply(weight_pointers<uint16_t>(data), offsets, first.cols(), x.data_ptr<float>(), tokens,
+    small_batch_multiply(weight_pointers<uint16_t>(panels), offsets, first.panel_offsets_, x.data_ptr<float>(), tokens,
                          y.data_ptr<float>());
   }
   return y;
