@@ -1,10 +1,15 @@
 // lmshrink export MODEL --dense OUT: a plain Hugging Face checkpoint with every compressed layer
 // multiplied back to its dense weight (W = (A B)ᵀ for LowRank), loadable by any framework.
+// lmshrink export MODEL --gguf OUT.gguf [--type f32|f16|bf16|q8_0]: the same dense model as one GGUF file that
+// llama.cpp runs (io/gguf_export.h).
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/commands.h"
 #include "lmshrink/compress/pipeline.h"
 #include "lmshrink/io/atomic_file.h"
+#include "lmshrink/io/gguf_export.h"
+#include "lmshrink/io/input_paths.h"
 #include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/io/model_loader.h"
@@ -16,12 +21,40 @@ namespace lmshrink::cli {
 namespace {
 
 struct ExportArgs {
-  std::string model, tokenizer, dense_out;
+  std::string model, tokenizer, dense_out, gguf_out, gguf_type = "auto";
   CheckpointArgs checkpoint;
   bool force = false;
 };
 
+// --type auto: the checkpoint's own storage (bf16, f16 or f32), so nothing is rounded that was not already.
+GgufTensorType gguf_type_for(const std::string& flag, const ModelConfig& config) {
+  if (flag != "auto") return parse_gguf_tensor_type(flag);
+  if (config.torch_dtype == "bfloat16") return GgufTensorType::kBF16;
+  if (config.torch_dtype == "float16") return GgufTensorType::kF16;
+  return GgufTensorType::kF32;
+}
+
+void run_gguf_export(const ExportArgs& args) {
+  if (args.gguf_type != "auto") parse_gguf_tensor_type(args.gguf_type);  // a bad --type fails before loading
+  LMSHRINK_CHECK(args.force || !std::filesystem::exists(args.gguf_out), args.gguf_out,
+                 ": exists (pass --force to replace it)");
+  LMSHRINK_CHECK(!std::filesystem::is_directory(args.gguf_out), args.gguf_out, ": is a folder, not a .gguf file");
+  check_output_path(args.gguf_out);
+  LoadedModel loaded = load_model(args.model);
+  std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  GgufTensorType type = gguf_type_for(args.gguf_type, loaded.model->config());
+  GgufExportResult result = write_gguf_model(*loaded.model, *tokenizer, args.gguf_out, type);
+  std::string fallback = result.f16_fallback_tensors == 0 ? "" : ", " + std::to_string(result.f16_fallback_tensors) +
+                                                                     " matrices in F16 (rows not a multiple of 32)";
+  std::printf("wrote %s: GGUF v3, architecture %s, %s matrices, %lld bytes, %lld compressed layers multiplied back to "
+              "dense%s\n",
+              args.gguf_out.c_str(), result.architecture.c_str(), gguf_tensor_type_name(type).c_str(),
+              static_cast<long long>(result.bytes), static_cast<long long>(result.densified_layers), fallback.c_str());
+}
+
 void run_export(const ExportArgs& args) {
+  LMSHRINK_CHECK(args.dense_out.empty() != args.gguf_out.empty(), "export: give exactly one of --dense DIR and --gguf FILE");
+  if (!args.gguf_out.empty()) return run_gguf_export(args);
   LoadedModel loaded = load_model(args.model);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
   load_tokenizer(args.tokenizer, loaded);  // checks it fits the model
@@ -54,12 +87,14 @@ void run_export(const ExportArgs& args) {
 
 Command add_export(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
-  CLI::App* cmd = app.add_subcommand("export", "Export a (compressed) model as a plain dense Hugging Face checkpoint");
+  CLI::App* cmd = app.add_subcommand("export", "Export a (compressed) model as a plain dense Hugging Face checkpoint or a GGUF file for llama.cpp");
   cmd->add_option("model", args->model, "compressed or plain model directory (or llama2.c .bin)")->required();
-  cmd->add_option("--dense", args->dense_out, "output directory (written atomically)")->required();
+  cmd->add_option("--dense", args->dense_out, "output directory of a plain HF checkpoint (written atomically)");
+  cmd->add_option("--gguf", args->gguf_out, "output .gguf file for llama.cpp (written atomically)");
+  cmd->add_option("--type", args->gguf_type, "GGUF matrix type: auto (the checkpoint's own: bf16, f16 or f32; default), f32, f16, bf16 or q8_0");
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer file (default: beside the model)");
   add_checkpoint_flags(*cmd, args->checkpoint);
-  cmd->add_flag("--force", args->force, "replace the output directory if it exists");
+  cmd->add_flag("--force", args->force, "replace the output directory or file if it exists");
   return [args] { run_export(*args); };
 }
 

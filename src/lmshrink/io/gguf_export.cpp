@@ -1,0 +1,221 @@
+// A model as a GGUF file for llama.cpp (see gguf_export.h).
+#include "lmshrink/io/gguf_export.h"
+
+#include <torch/torch.h>
+
+#include "lmshrink/io/mapped_pages.h"
+#include "lmshrink/model/linear_format.h"
+#include "lmshrink/model/projections.h"
+#include "lmshrink/model/rope.h"
+#include "lmshrink/tokenizer/llama2c_tokenizer.h"
+#include "lmshrink/util/error.h"
+#include "lmshrink/util/progress.h"
+
+namespace lmshrink {
+
+namespace {
+
+// llama.cpp's token types (llama_token_type / gguf-py's TokenType).
+enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kByte = 6 };
+
+const char* kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
+
+bool is_byte_piece(const std::string& piece) {
+  return piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' && std::isxdigit(piece[3]) &&
+         std::isxdigit(piece[4]);
+}
+
+// llama2.c stores SentencePiece pieces with U+2581 turned into spaces; GGUF's "llama" vocabulary keeps U+2581.
+void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, const ModelConfig& config) {
+  std::vector<std::string> tokens;
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  for (int32_t id = 0; id < static_cast<int32_t>(tokenizer.vocab_size()); ++id) {
+    std::string piece = tokenizer.piece(id);
+    int32_t type = kNormal;
+    if (id == 0) {
+      type = kUnknown;
+    } else if (id == tokenizer.bos_id() || id == tokenizer.eos_id()) {
+      type = kControl;
+    } else if (is_byte_piece(piece)) {
+      type = kByte;
+    } else {
+      std::string spaced;
+      for (char c : piece) c == ' ' ? spaced += kSpace : spaced += c;
+      piece = spaced;
+    }
+    tokens.push_back(piece);
+    scores.push_back(tokenizer.score(id));
+    types.push_back(type);
+  }
+  gguf.add_string("tokenizer.ggml.model", "llama");
+  gguf.add_string_array("tokenizer.ggml.tokens", tokens);
+  gguf.add_float32_array("tokenizer.ggml.scores", scores);
+  gguf.add_int32_array("tokenizer.ggml.token_type", types);
+  gguf.add_uint32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokenizer.bos_id()));
+  gguf.add_uint32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokenizer.eos_id()));
+  gguf.add_uint32("tokenizer.ggml.unknown_token_id", 0);
+  gguf.add_bool("tokenizer.ggml.add_bos_token", config.bos_token_id >= 0);
+  gguf.add_bool("tokenizer.ggml.add_eos_token", false);
+}
+
+uint32_t file_type_code(GgufTensorType type) {  // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_BF16 32
+  switch (type) {
+    case GgufTensorType::kF32: return 0;
+    case GgufTensorType::kF16: return 1;
+    case GgufTensorType::kQ8_0: return 7;
+    case GgufTensorType::kBF16: return 32;
+  }
+  return 0;
+}
+
+void add_model_metadata(GgufWriter& gguf, const ModelConfig& c, const std::string& arch, GgufTensorType type) {
+  gguf.add_string("general.architecture", arch);
+  gguf.add_string("general.name", c.source_format == "synthetic" ? "lmshrink SYNTHETIC model" : "lmshrink export");
+  gguf.add_uint32("general.file_type", file_type_code(type));
+  gguf.add_uint32("general.alignment", 32);
+  gguf.add_uint32(arch + ".context_length", static_cast<uint32_t>(c.max_position_embeddings));
+  gguf.add_uint32(arch + ".embedding_length", static_cast<uint32_t>(c.hidden_size));
+  gguf.add_uint32(arch + ".block_count", static_cast<uint32_t>(c.num_layers));
+  gguf.add_uint32(arch + ".feed_forward_length", static_cast<uint32_t>(c.intermediate_size));
+  gguf.add_uint32(arch + ".attention.head_count", static_cast<uint32_t>(c.num_heads));
+  gguf.add_uint32(arch + ".attention.head_count_kv", static_cast<uint32_t>(c.num_kv_heads));
+  gguf.add_uint32(arch + ".attention.key_length", static_cast<uint32_t>(c.head_dim));
+  gguf.add_uint32(arch + ".attention.value_length", static_cast<uint32_t>(c.head_dim));
+  gguf.add_float32(arch + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
+  gguf.add_float32(arch + ".rope.freq_base", static_cast<float>(c.rope_theta));
+  gguf.add_uint32(arch + ".rope.dimension_count", static_cast<uint32_t>(c.head_dim));
+  gguf.add_uint32(arch + ".vocab_size", static_cast<uint32_t>(c.vocab_size));
+  if (c.rope_type == "linear") {
+    gguf.add_string(arch + ".rope.scaling.type", "linear");
+    gguf.add_float32(arch + ".rope.scaling.factor", static_cast<float>(c.rope_factor));
+  }
+}
+
+// Llama-3's per-frequency RoPE factors as llama.cpp applies them (theta / factor): default ÷ scaled frequencies.
+at::Tensor llama3_rope_factors(const ModelConfig& c) {
+  ModelConfig plain = c;
+  plain.rope_type = "default";
+  return (rope_inv_freq(plain) / rope_inv_freq(c)).to(torch::kFloat32);
+}
+
+struct TensorPlan {
+  GgufWriter& gguf;
+  GgufTensorType matrix_type;
+  int64_t f16_fallbacks = 0;
+
+  void matrix(const std::string& name, int64_t rows, int64_t cols) {
+    GgufTensorType type = matrix_type;
+    if (type == GgufTensorType::kQ8_0 && cols % 32 != 0) {
+      type = GgufTensorType::kF16;
+      ++f16_fallbacks;
+    }
+    gguf.declare_tensor(name, {rows, cols}, type);
+  }
+  void vector(const std::string& name, int64_t size) { gguf.declare_tensor(name, {size}, GgufTensorType::kF32); }
+};
+
+void declare_tensors(TensorPlan& plan, const Transformer& model) {
+  const ModelConfig& c = model.config();
+  plan.matrix("token_embd.weight", c.vocab_size, c.hidden_size);
+  if (c.rope_type == "llama3") plan.vector("rope_freqs.weight", c.head_dim / 2);
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {
+    const TransformerBlock& block = model.blocks()[layer];
+    std::string prefix = "blk." + std::to_string(layer) + ".";
+    plan.vector(prefix + "attn_norm.weight", c.hidden_size);
+    for (const std::string& projection : all_projections()) {
+      const Linear& linear = projection_layer(model, layer, projection);
+      std::string name = prefix + projection_info(projection).gguf_name;
+      plan.matrix(name + ".weight", linear.out_features(), linear.in_features());
+      if (linear.bias().defined()) plan.vector(name + ".bias", linear.out_features());
+    }
+    if (block.q_norm.defined()) plan.vector(prefix + "attn_q_norm.weight", c.head_dim);
+    if (block.k_norm.defined()) plan.vector(prefix + "attn_k_norm.weight", c.head_dim);
+    plan.vector(prefix + "ffn_norm.weight", c.hidden_size);
+  }
+  plan.vector("output_norm.weight", c.hidden_size);
+  if (!model.lm_head_tied()) plan.matrix("output.weight", c.vocab_size, c.hidden_size);
+}
+
+// Writes one block's tensors in the declared order, densifying compressed projections; returns how many were.
+int64_t write_block(GgufWriter& gguf, TransformerBlock& block, const ModelConfig& c, int64_t layer, bool interleave) {
+  std::string prefix = "blk." + std::to_string(layer) + ".";
+  int64_t densified_count = 0;
+  gguf.write_tensor(prefix + "attn_norm.weight", block.attn_norm);
+  for (const std::string& projection : all_projections()) {
+    std::unique_ptr<Linear>& slot = projection_slot(block, projection);
+    if (slot->format() != "dense") {
+      slot = densified(*slot);
+      ++densified_count;
+    }
+    at::Tensor weight = slot->dense(), bias = slot->bias();
+    int64_t heads = projection == "q_proj" ? c.num_heads : projection == "k_proj" ? c.num_kv_heads : 0;
+    if (interleave && heads > 0) {
+      weight = rotate_half_to_interleaved(weight, heads, c.head_dim);
+      if (bias.defined()) bias = rotate_half_to_interleaved(bias, heads, c.head_dim);
+    }
+    std::string name = prefix + projection_info(projection).gguf_name;
+    gguf.write_tensor(name + ".weight", weight);
+    if (bias.defined()) gguf.write_tensor(name + ".bias", bias);
+  }
+  if (block.q_norm.defined()) gguf.write_tensor(prefix + "attn_q_norm.weight", block.q_norm);
+  if (block.k_norm.defined()) gguf.write_tensor(prefix + "attn_k_norm.weight", block.k_norm);
+  gguf.write_tensor(prefix + "ffn_norm.weight", block.mlp_norm);
+  return densified_count;
+}
+
+}  // namespace
+
+std::string gguf_architecture(const ModelConfig& config) {
+  const std::string& arch = config.architecture;
+  if (arch.empty() || arch == "LlamaForCausalLM" || arch == "MistralForCausalLM") return "llama";
+  if (arch == "Qwen2ForCausalLM") return "qwen2";
+  if (arch == "Qwen3ForCausalLM") return "qwen3";
+  fail("GGUF export: architecture ", arch, " is not supported (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, "
+       "Qwen3ForCausalLM)");
+}
+
+at::Tensor rotate_half_to_interleaved(const at::Tensor& w_out_in, int64_t heads, int64_t head_dim) {
+  std::vector<int64_t> rest(w_out_in.sizes().begin() + 1, w_out_in.sizes().end());
+  std::vector<int64_t> split = {heads, 2, head_dim / 2};
+  split.insert(split.end(), rest.begin(), rest.end());
+  return w_out_in.reshape(split).transpose(1, 2).reshape(w_out_in.sizes()).contiguous();
+}
+
+GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer, const std::string& path,
+                                  GgufTensorType type) {
+  const ModelConfig& c = model.config();
+  GgufExportResult result;
+  result.architecture = gguf_architecture(c);
+  const auto* spm = dynamic_cast<const Llama2cTokenizer*>(&tokenizer);
+  LMSHRINK_CHECK(spm != nullptr, "GGUF export: only llama2.c/SentencePiece tokenizers (tokenizer.bin) are written so "
+                 "far; this model's tokenizer.json vocabulary (byte-level BPE) is not yet supported");
+  LMSHRINK_CHECK(model.lm_head().format() == "dense", "GGUF export: a compressed lm_head cannot be exported yet");
+  LMSHRINK_CHECK(c.sliding_window == 0 || c.sliding_window >= c.max_position_embeddings,
+                 "GGUF export: a sliding attention window (", c.sliding_window, ") shorter than the context is not "
+                 "written to GGUF yet");
+  GgufWriter gguf;
+  add_model_metadata(gguf, c, result.architecture, type);
+  add_spm_vocabulary(gguf, *spm, c);
+  TensorPlan plan{gguf, type};
+  declare_tensors(plan, model);
+  result.f16_fallback_tensors = plan.f16_fallbacks;
+  gguf.begin(path);
+  gguf.write_tensor("token_embd.weight", model.embed_tokens());
+  if (c.rope_type == "llama3") gguf.write_tensor("rope_freqs.weight", llama3_rope_factors(c));
+  const bool interleave = result.architecture == "llama";
+  Progress progress("gguf export", c.num_layers);
+  for (int64_t layer = 0; layer < c.num_layers; ++layer) {  // one block in memory at a time
+    TransformerBlock& block = model.mutable_blocks()[layer];
+    result.densified_layers += write_block(gguf, block, c, layer, interleave);
+    release_block(block);
+    release_mapped_pages();
+    progress.advance();
+  }
+  gguf.write_tensor("output_norm.weight", model.final_norm());
+  if (!model.lm_head_tied()) gguf.write_tensor("output.weight", model.lm_head().dense());
+  result.bytes = gguf.commit();
+  return result;
+}
+
+}  // namespace lmshrink

@@ -1,0 +1,76 @@
+// llama.cpp, through node-llama-cpp's prebuilt CPU build, as the independent consumer of lmshrink's GGUF files
+// (issue 24) and the side-by-side speed reference of `lmshrink bench` (issue 22). Prints one JSON object.
+//   node llama_cpp_reference.mjs tokenize MODEL.gguf TEXT_FILE          token ids of the file's text (BOS first)
+//   node llama_cpp_reference.mjs greedy MODEL.gguf PROMPT STEPS         BOS + prompt, then STEPS greedy tokens
+//   node llama_cpp_reference.mjs probs MODEL.gguf PROMPT                next-token probabilities after BOS + prompt
+//   node llama_cpp_reference.mjs bench MODEL.gguf PROMPT_TOKENS GEN_TOKENS THREADS [REPEATS]
+//                                                                       prefill and decode tokens/s (best of repeats)
+import { readFileSync } from "node:fs";
+import { getLlama } from "node-llama-cpp";
+
+const [mode, modelPath, ...rest] = process.argv.slice(2);
+const fail = (message) => { console.error(`llama_cpp_reference: ${message}`); process.exit(2); };
+if (!mode || !modelPath) fail("usage: MODE MODEL.gguf ... (see the file's header)");
+
+const threadsArg = mode === "bench" ? Number(rest[2]) : 1;
+const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
+const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
+const withBos = (text) => [model.tokens.bos, ...model.tokenize(text)];
+
+async function newSequence(contextSize, threads) {
+  const context = await model.createContext({ contextSize, batchSize: contextSize, threads, sequences: 1 });
+  return { context, sequence: context.getSequence() };
+}
+
+async function greedy(prompt, steps) {
+  const { context, sequence } = await newSequence(Math.min(model.trainContextSize, 2048), 1);
+  const promptTokens = withBos(prompt), generated = [];
+  for await (const token of sequence.evaluate(promptTokens, { temperature: 0 })) {
+    generated.push(token);
+    if (generated.length >= steps) break;
+  }
+  await context.dispose();
+  return { prompt_tokens: promptTokens, generated, text: model.detokenize(generated) };
+}
+
+async function probabilities(prompt) {
+  const { context, sequence } = await newSequence(Math.min(model.trainContextSize, 2048), 1);
+  const tokens = withBos(prompt);
+  const iterator = sequence.evaluateWithMetadata(tokens, { probabilities: true }, { temperature: 0 });
+  const { value } = await iterator.next();
+  await iterator.return();
+  const probs = new Array(model.tokens.size ?? value.probabilities.size).fill(0);
+  for (const [token, p] of value.probabilities) probs[token] = p;
+  await context.dispose();
+  return { prompt_tokens: tokens, probabilities: probs };
+}
+
+async function bench(promptTokens, genTokens, threads, repeats) {
+  let best = { prefill: 0, decode: 0 };
+  for (let r = 0; r < repeats; r++) {
+    const { context, sequence } = await newSequence(promptTokens + genTokens + 8, threads);
+    const prompt = Array.from({ length: promptTokens }, (_, i) => 100 + (i * 37) % 1000);
+    let start = performance.now(), first = 0, count = 0;
+    for await (const token of sequence.evaluate(prompt, { temperature: 0 })) {
+      if (count === 0) first = performance.now();
+      if (++count > genTokens) break;
+    }
+    const end = performance.now();
+    best.prefill = Math.max(best.prefill, promptTokens / ((first - start) / 1000));
+    best.decode = Math.max(best.decode, genTokens / ((end - first) / 1000));
+    await context.dispose();
+  }
+  return { threads, prompt_tokens: promptTokens, gen_tokens: genTokens, repeats,
+           prefill_tokens_per_second: best.prefill, decode_tokens_per_second: best.decode };
+}
+
+let result;
+if (mode === "tokenize") result = { tokens: withBos(readFileSync(rest[0], "utf8")) };
+else if (mode === "greedy") result = await greedy(rest[0], Number(rest[1]));
+else if (mode === "probs") result = await probabilities(rest[0]);
+else if (mode === "bench") result = await bench(Number(rest[0]), Number(rest[1]), threadsArg, Number(rest[3] ?? 3));
+else fail(`unknown mode ${mode}`);
+result.llama_cpp = { node_llama_cpp: "3.22.1", model: modelPath };
+console.log(JSON.stringify(result));
+await model.dispose();
+await llama.dispose();
