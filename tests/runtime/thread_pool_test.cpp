@@ -1,4 +1,5 @@
-// The kernel thread pool: every index of [0, n) is visited exactly once per call, for any thread count and with the
+// The kernel thread pool: every index of [0, n) is visited exactly once per call (pieces taken from a shared counter),
+// for any thread count and with the
 // workers spinning or sleeping between calls, over hundreds of back-to-back calls (a lost wake-up would hang or
 // skip a chunk); spin_until stops when its condition holds or its time is up; KernelThreadsScope gives the kernels
 // the thread count while libtorch runs on one, and restores both.
@@ -64,10 +65,15 @@ TEST(KernelThreadPool, ThreadsScopeSplitsKernelsAndLibtorchAndRestoresBoth) {
     EXPECT_EQ(at::get_num_threads(), 1);
     EXPECT_EQ(lmshrink::kernel_threads(), 2);
     std::mutex mutex;
-    std::set<std::thread::id> threads;  // two chunks of 64 items: the caller and one worker
+    std::set<std::thread::id> threads;  // two pieces of 64 items; each waits (up to 10 s) for the other to start, so
+    std::atomic<int> started{0};        // one thread cannot take both: the caller and one worker run at once
     lmshrink::parallel_columns(128, 64, [&](int64_t, int64_t) {
-      std::lock_guard<std::mutex> lock(mutex);
-      threads.insert(std::this_thread::get_id());
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        threads.insert(std::this_thread::get_id());
+      }
+      ++started;
+      lmshrink::spin_until([&] { return started.load() >= 2; }, 10000000);
     });
     EXPECT_EQ(threads.size(), 2u);
     {

@@ -1,5 +1,5 @@
-// parallel_columns: runs fn(begin, end) over [0, n) split into at most kernel_threads() equal contiguous chunks,
-// the caller running the first chunk and a persistent pool of worker threads the rest (issue 11's kernels).
+// parallel_columns: runs fn(begin, end) over [0, n) split into contiguous pieces that the caller and a persistent
+// pool of worker threads take in turn (issue 11's kernels; pieces taken from a counter since issue 22).
 // Why not at::parallel_for: with libtorch's OpenMP backend it is an inline `#pragma omp parallel` that compiles to a
 // serial loop in translation units built without -fopenmp, as lmshrink's are (measured: one busy thread in `top`
 // while a 2-thread bench ran). Each output is computed by exactly one chunk in a fixed order, so the thread count
@@ -125,15 +125,25 @@ class KernelThreadPool {
   std::atomic<bool> stopping_{false};
 };
 
-// fn(begin, end) over [0, n) in chunks of at least min_chunk items, at most kernel_threads() of them.
+// fn(begin, end) over [0, n) in pieces of at least min_chunk items, on at most kernel_threads() threads that take the
+// next piece from a shared counter until none is left (up to kPiecesPerThread pieces per thread): a thread that is
+// slowed (a busy or descheduled virtual CPU) does less of the work instead of holding every other thread at the end.
+// Each item is still computed by exactly one call of fn, so the split never changes the result.
+constexpr int64_t kPiecesPerThread = 8;
+
 inline void parallel_columns(int64_t n, int64_t min_chunk, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
-  int64_t chunks = std::min<int64_t>(kernel_threads(), (n + min_chunk - 1) / std::max<int64_t>(1, min_chunk));
-  if (chunks <= 1) return fn(0, n);
-  int64_t size = (n + chunks - 1) / chunks;
-  KernelThreadPool::instance().run(static_cast<int>(chunks), [&](int chunk) {
-    int64_t begin = chunk * size, end = std::min(n, begin + size);
-    if (begin < end) fn(begin, end);
+  int64_t most_pieces = (n + min_chunk - 1) / std::max<int64_t>(1, min_chunk);
+  int64_t threads = std::min<int64_t>(kernel_threads(), most_pieces);
+  if (threads <= 1) return fn(0, n);
+  int64_t pieces = std::min(most_pieces, threads * kPiecesPerThread);
+  int64_t size = (n + pieces - 1) / pieces;
+  std::atomic<int64_t> next_piece{0};
+  KernelThreadPool::instance().run(static_cast<int>(threads), [&](int) {
+    for (int64_t piece = next_piece++; piece < pieces; piece = next_piece++) {
+      int64_t begin = piece * size, end = std::min(n, begin + size);
+      if (begin < end) fn(begin, end);
+    }
   });
 }
 
