@@ -21,12 +21,21 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm (any vendor's): the GGUF tests run llama.cpp through node-llama-cpp (tests/gguf).
+command -v node > /dev/null && command -v npm > /dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# node-llama-cpp at the version the lock file pins, its prebuilt linux-x64 CPU build only: no GPU extras, no
+# install script (it would try to download or build llama.cpp).
+cd "$(dirname "$0")/../tests/gguf"
+if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules ]; then
+  echo "install-deps: npm ci in tests/gguf (node-llama-cpp, CPU build)"
+  NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional --ignore-scripts --no-audit --no-fund > /dev/null
+fi

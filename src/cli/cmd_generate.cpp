@@ -13,6 +13,7 @@ namespace {
 
 struct GenerateArgs {
   std::string model, tokenizer, prompt, json;
+  bool prompt_logits = false;
   KernelArgs kernels;
   int64_t max_tokens = 256;
   int64_t steps = 0;
@@ -55,6 +56,7 @@ void run_generate(const GenerateArgs& args) {
                              {"tokens", result.tokens}, {"text", tokenizer->decode(result.tokens)},
                              {"prefill_seconds", result.prefill_seconds}, {"decode_seconds", result.decode_seconds},
                              {"decode_tokens_per_second", decode_rate}, {"date", now_iso8601()}};
+    if (args.prompt_logits) record["prompt_logits"] = result.prompt_logits;
     write_json_file(args.json, record);
   }
 }
@@ -75,6 +77,7 @@ Command add_generate(CLI::App& app) {
   cmd->add_option("--seed", args->sampling.seed, "sampling seed (non-zero)")->check(at_least(1));
   add_kernel_flags(*cmd, args->kernels);
   cmd->add_option("--json", args->json, "write a JSON record here");
+  cmd->add_flag("--prompt-logits", args->prompt_logits, "add the next-token logits after the prompt to the --json record");
   return [args] { run_generate(*args); };
 }
 

@@ -54,7 +54,9 @@ CLI::Validator at_least(double low) {
 
 void write_json_file(const std::string& path, const nlohmann::json& record) {
   check_output_file(path);
-  write_text_atomic(path, record.dump(2) + "\n");
+  // Generated text can end inside a UTF-8 character (a byte-fallback token): such bytes become U+FFFD instead of
+  // failing the dump after the work is done.
+  write_text_atomic(path, record.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 void check_record_file(const std::string& path) {

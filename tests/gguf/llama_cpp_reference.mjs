@@ -3,6 +3,11 @@
 //   node llama_cpp_reference.mjs tokenize MODEL.gguf TEXT_FILE          token ids of the file's text (BOS first)
 //   node llama_cpp_reference.mjs greedy MODEL.gguf PROMPT STEPS         BOS + prompt, then STEPS greedy tokens
 //   node llama_cpp_reference.mjs probs MODEL.gguf PROMPT                next-token probabilities after BOS + prompt
+//   node llama_cpp_reference.mjs compare MODEL.gguf PROMPT RECORD.json TOLERANCE
+//                                                                       ‖log p_llama.cpp − log p_lmshrink‖ / ‖log p_lmshrink‖
+//                                                                       of the next token after BOS + prompt, where
+//                                                                       RECORD is `lmshrink generate --json --prompt-logits`;
+//                                                                       exits 1 above TOLERANCE
 //   node llama_cpp_reference.mjs bench MODEL.gguf PROMPT_TOKENS GEN_TOKENS THREADS [REPEATS]
 //                                                                       prefill and decode tokens/s (best of repeats)
 import { readFileSync } from "node:fs";
@@ -64,13 +69,34 @@ async function bench(promptTokens, genTokens, threads, repeats) {
            prefill_tokens_per_second: best.prefill, decode_tokens_per_second: best.decode };
 }
 
+function logSoftmax(logits) {
+  const most = Math.max(...logits);
+  const sum = logits.reduce((total, x) => total + Math.exp(x - most), 0);
+  return logits.map((x) => x - most - Math.log(sum));
+}
+
+async function compare(prompt, recordPath, tolerance) {
+  const record = JSON.parse(readFileSync(recordPath, "utf8"));
+  if (!Array.isArray(record.prompt_logits)) fail(`${recordPath}: no prompt_logits (run generate with --prompt-logits)`);
+  const ours = logSoftmax(record.prompt_logits);
+  const { prompt_tokens, probabilities: probs } = await probabilities(prompt);
+  const promptMatches = JSON.stringify(prompt_tokens) === JSON.stringify(record.tokens.slice(0, record.prompt_tokens));
+  let difference = 0, norm = 0;
+  ours.forEach((x, i) => { const d = Math.log(probs[i]) - x; difference += d * d; norm += x * x; });
+  const relative = Math.sqrt(difference / norm);
+  const passed = promptMatches && relative <= tolerance;
+  return { prompt_tokens_equal: promptMatches, relative_error: relative, tolerance, passed };
+}
+
 let result;
 if (mode === "tokenize") result = { tokens: withBos(readFileSync(rest[0], "utf8")) };
 else if (mode === "greedy") result = await greedy(rest[0], Number(rest[1]));
 else if (mode === "probs") result = await probabilities(rest[0]);
+else if (mode === "compare") result = await compare(rest[0], rest[1], Number(rest[2]));
 else if (mode === "bench") result = await bench(Number(rest[0]), Number(rest[1]), threadsArg, Number(rest[3] ?? 3));
 else fail(`unknown mode ${mode}`);
 result.llama_cpp = { node_llama_cpp: "3.22.1", model: modelPath };
 console.log(JSON.stringify(result));
 await model.dispose();
 await llama.dispose();
+if (result.passed === false) process.exit(1);

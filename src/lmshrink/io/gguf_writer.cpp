@@ -190,9 +190,10 @@ void GgufWriter::write_padding(int64_t bytes_so_far) {
 void GgufWriter::write_tensor(const std::string& name, const at::Tensor& values) {
   LMSHRINK_CHECK(file_ && next_tensor_ < tensors_.size() && tensors_[next_tensor_].name == name,
                  "GGUF writer: tensor ", name, " written out of its declared order");
-  const TensorInfo& info = tensors_[next_tensor_++];
+  const TensorInfo& info = tensors_[next_tensor_];
   LMSHRINK_CHECK(values.sizes().vec() == info.shape, "GGUF writer: tensor ", name, " has shape ", values.sizes(),
                  ", declared ", c10::IntArrayRef(info.shape));
+  ++next_tensor_;
   int64_t cols = info.shape.back(), rows = values.numel() / std::max<int64_t>(1, cols);
   at::Tensor rows_cols = values.detach().to(torch::kFloat32).contiguous().view({rows, cols});
   int64_t bytes = 0;

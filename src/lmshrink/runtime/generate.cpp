@@ -46,6 +46,7 @@ GenerationResult generate(const Transformer& model, const std::vector<int32_t>& 
   at::Tensor prompt_ids = torch::tensor(std::vector<int64_t>(prompt.begin(), prompt.end())).view({1, prompt_len});
   std::vector<float> logits = last_logits(model.forward(prompt_ids, &cache));
   result.prefill_seconds = seconds_since(start);
+  result.prompt_logits = logits;
 
   start = std::chrono::steady_clock::now();
   for (int64_t step = 0; step < max_new_tokens; ++step) {

@@ -16,6 +16,7 @@ struct GenerationResult {
   double prefill_seconds = 0.0;
   double decode_seconds = 0.0;
   bool stopped_at_special = false;
+  std::vector<float> prompt_logits;  // the next-token logits after the prompt (what the first token was drawn from)
 };
 
 // on_token(prev, token) is called for every generated token as soon as it is chosen.

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# GGUF export against an independent llama.cpp (node-llama-cpp 3.22.1, its prebuilt CPU build; issue 24):
+#   1. stories260K (real) exported F32: llama.cpp's tokens for 4 KB of TinyStories equal lmshrink's, and its greedy
+#      continuation of "Once upon a time" (60 tokens) equals lmshrink's token for token;
+#   2. the greedy continuation of a ReplaceMe-pruned stories260K (4 blocks) the same way;
+#   3. SYNTHETIC small checkpoints of three families (Llama-3.2 shape with llama3 RoPE scaling and tied embeddings,
+#      Qwen3 shape with q/k norms, a plain Llama shape), F32: llama.cpp's next-token log-probabilities after a prompt
+#      match lmshrink's within 1e-3 relative.
+# Usage: tests/gguf/gguf_check.sh path/to/lmshrink. Fails loudly when node or node-llama-cpp is missing.
+set -euo pipefail
+BIN=$(realpath "${1:?usage: gguf_check.sh path/to/lmshrink}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+SHARED=$(cd "$HERE/../../../shared" && pwd)
+REF="node $HERE/llama_cpp_reference.mjs"
+command -v node > /dev/null || { echo "gguf_check: FAILED: node is missing (scripts/install-deps.sh)" >&2; exit 1; }
+[[ -d $HERE/node_modules/node-llama-cpp ]] || {
+  echo "gguf_check: FAILED: node-llama-cpp is missing: npm ci --prefix tests/gguf --omit=optional --ignore-scripts" >&2; exit 1; }
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+STORIES=$SHARED/models/stories260K
+head -c 4000 "$SHARED/data/tinystories/tinystories-valid-eval.txt" > "$WORK/text.txt"
+failures=0
+check() {  # check NAME COMMAND...: runs it, prints PASS/FAIL
+  if "${@:2}"; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
+}
+
+same_greedy() {  # same_greedy MODEL GGUF
+  "$BIN" --quiet generate "$1" --prompt "Once upon a time" --max-tokens 60 --temperature 0 --json "$WORK/ours.json" > /dev/null
+  $REF greedy "$2" "Once upon a time" 60 > "$WORK/theirs.json"
+  local ours theirs
+  ours=$(jq -c '.tokens' "$WORK/ours.json")
+  theirs=$(jq -c --argjson n "$(jq '.tokens | length' "$WORK/ours.json")" '(.prompt_tokens + .generated)[0:$n]' "$WORK/theirs.json")
+  [[ $ours == "$theirs" ]] || { echo "  lmshrink:  $ours"; echo "  llama.cpp: $theirs"; return 1; }
+}
+
+same_tokens() {  # same_tokens GGUF
+  "$BIN" --quiet tokenize "$STORIES/tok512.bin" --file "$WORK/text.txt" --bos --json > "$WORK/ours-tokens.json"
+  $REF tokenize "$1" "$WORK/text.txt" | jq -c '.tokens' > "$WORK/theirs-tokens.json"
+  [[ "$(jq -c . "$WORK/ours-tokens.json")" == "$(cat "$WORK/theirs-tokens.json")" ]] ||
+    { echo "  token lists differ: $(jq length "$WORK/ours-tokens.json") vs $(jq length "$WORK/theirs-tokens.json")"; return 1; }
+}
+
+same_logits() {  # same_logits MODEL GGUF
+  "$BIN" --quiet generate "$1" --tokenizer "$STORIES/tok512.bin" --prompt "Once upon a time there was" --max-tokens 1 \
+    --temperature 0 --json "$WORK/logits.json" --prompt-logits > /dev/null
+  $REF compare "$2" "Once upon a time there was" "$WORK/logits.json" 1e-3 | tee "$WORK/compare.json" | jq -c .
+}
+
+"$BIN" --quiet export "$STORIES" --gguf "$WORK/stories.gguf" --type f32 > /dev/null
+check "stories260K F32: tokens of 4 KB of TinyStories" same_tokens "$WORK/stories.gguf"
+check "stories260K F32: greedy continuation" same_greedy "$STORIES" "$WORK/stories.gguf"
+
+"$BIN" --quiet prune "$STORIES" -o "$WORK/pruned" --method replaceme --blocks 1 --calib tinystories \
+  --calib-samples 32 --threads 1 > /dev/null
+"$BIN" --quiet export "$WORK/pruned" --gguf "$WORK/pruned.gguf" --type f32 > /dev/null
+check "ReplaceMe-pruned stories260K F32: greedy continuation" same_greedy "$WORK/pruned" "$WORK/pruned.gguf"
+
+for family in "llama-3.2-1b" "qwen3-8b" "custom"; do
+  "$BIN" --quiet synthesize --shape "$family" --hidden 128 --layers 2 --heads 4 --kv-heads 2 --mlp 256 --vocab 512 \
+    --dtype f32 -o "$WORK/$family" > /dev/null
+  cp "$STORIES/tok512.bin" "$WORK/$family/tokenizer.bin"
+  "$BIN" --quiet export "$WORK/$family" --gguf "$WORK/$family.gguf" --type f32 > /dev/null
+  check "SYNTHETIC $family F32: next-token log-probabilities within 1e-3" same_logits "$WORK/$family" "$WORK/$family.gguf"
+done
+
+if ((failures > 0)); then echo "gguf_check: $failures check(s) FAILED" >&2; exit 1; fi
+echo "gguf_check: all checks passed"
