@@ -42,8 +42,9 @@ void run_gguf_export(const ExportArgs& args) {
   check_output_path(args.gguf_out);
   LoadedModel loaded = load_model(args.model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
+  std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
   GgufTensorType type = gguf_type_for(args.gguf_type, loaded.model->config());
-  GgufExportResult result = write_gguf_model(*loaded.model, *tokenizer, args.gguf_out, type);
+  GgufExportResult result = write_gguf_model(*loaded.model, *tokenizer, tokenizer_file, args.gguf_out, type);
   std::string fallback = result.f16_fallback_tensors == 0 ? "" : ", " + std::to_string(result.f16_fallback_tensors) +
                                                                      " matrices in F16 (rows not a multiple of 32)";
   std::printf("wrote %s: GGUF v3, architecture %s, %s matrices, %lld bytes, %lld compressed layers multiplied back to "

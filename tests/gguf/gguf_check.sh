@@ -5,7 +5,11 @@
 #   2. the greedy continuation of a ReplaceMe-pruned stories260K (4 blocks) the same way;
 #   3. SYNTHETIC small checkpoints of three families (Llama-3.2 shape with llama3 RoPE scaling and tied embeddings,
 #      Qwen3 shape with q/k norms, a plain Llama shape), F32: llama.cpp's next-token log-probabilities after a prompt
-#      match lmshrink's within 1e-3 relative.
+#      match lmshrink's within 1e-3 relative;
+#   4. byte-level BPE vocabularies: SYNTHETIC small Llama-3 and Qwen3 checkpoints with the real Llama-3 and Qwen3
+#      tokenizer.json, exported F32: llama.cpp tokenizes its own tokenizer test inputs (ggml-vocab-llama-bpe and
+#      ggml-vocab-qwen2 .inp) to exactly the expected ids (.out), and its next-token log-probabilities after a prompt
+#      match lmshrink's within 1e-3.
 # Usage: tests/gguf/gguf_check.sh path/to/lmshrink. Fails loudly when node or node-llama-cpp is missing.
 set -euo pipefail
 BIN=$(realpath "${1:?usage: gguf_check.sh path/to/lmshrink}")
@@ -41,7 +45,7 @@ same_tokens() {  # same_tokens GGUF
 }
 
 same_logits() {  # same_logits MODEL GGUF
-  "$BIN" --quiet generate "$1" --tokenizer "$STORIES/tok512.bin" --prompt "Once upon a time there was" --max-tokens 1 \
+  "$BIN" --quiet generate "$1" --prompt "Once upon a time there was" --max-tokens 1 \
     --temperature 0 --json "$WORK/logits.json" --prompt-logits > /dev/null
   $REF compare "$2" "Once upon a time there was" "$WORK/logits.json" 1e-3 | tee "$WORK/compare.json" | jq -c .
 }
@@ -61,6 +65,19 @@ for family in "llama-3.2-1b" "qwen3-8b" "custom"; do
   cp "$STORIES/tok512.bin" "$WORK/$family/tokenizer.bin"
   "$BIN" --quiet export "$WORK/$family" --gguf "$WORK/$family.gguf" --type f32 > /dev/null
   check "SYNTHETIC $family F32: next-token log-probabilities within 1e-3" same_logits "$WORK/$family" "$WORK/$family.gguf"
+done
+
+VOCAB_TESTS=$SHARED/tokenizers/llamacpp-vocab-tests
+for pair in "llama-3.2-1b llama3 llama-bpe" "qwen3-8b qwen3 qwen2"; do
+  read -r shape tokenizer tests <<< "$pair"
+  "$BIN" --quiet synthesize --shape "$shape" --hidden 64 --layers 1 --heads 2 --kv-heads 1 --mlp 128 --dtype f32 \
+    -o "$WORK/bpe-$tokenizer" > /dev/null
+  cp "$SHARED/tokenizers/$tokenizer/"tokenizer*.json "$WORK/bpe-$tokenizer/"
+  "$BIN" --quiet export "$WORK/bpe-$tokenizer" --gguf "$WORK/bpe-$tokenizer.gguf" > /dev/null
+  check "$tokenizer tokenizer.json in GGUF: llama.cpp's $tests test pairs" \
+    $REF vocab-tests "$WORK/bpe-$tokenizer.gguf" "$VOCAB_TESTS/ggml-vocab-$tests.gguf.inp" "$VOCAB_TESTS/ggml-vocab-$tests.gguf.out"
+  check "SYNTHETIC $shape with the $tokenizer vocabulary: next-token log-probabilities within 1e-3" \
+    same_logits "$WORK/bpe-$tokenizer" "$WORK/bpe-$tokenizer.gguf"
 done
 
 if ((failures > 0)); then echo "gguf_check: $failures check(s) FAILED" >&2; exit 1; fi

@@ -1,6 +1,10 @@
 // llama.cpp, through node-llama-cpp's prebuilt CPU build, as the independent consumer of lmshrink's GGUF files
 // (issue 24) and the side-by-side speed reference of `lmshrink bench` (issue 22). Prints one JSON object.
-//   node llama_cpp_reference.mjs tokenize MODEL.gguf TEXT_FILE          token ids of the file's text (BOS first)
+//   node llama_cpp_reference.mjs tokenize MODEL.gguf TEXT_FILE          token ids of the file's text (BOS first when the
+//                                                                       GGUF's add_bos_token says so; so below)
+//   node llama_cpp_reference.mjs vocab-tests MODEL.gguf INP OUT         llama.cpp's tokenizer test pairs (inputs split
+//                                                                       by "\n__ggml_vocab_test__\n", one line of ids
+//                                                                       per input, no BOS): exits 1 on a mismatch
 //   node llama_cpp_reference.mjs greedy MODEL.gguf PROMPT STEPS         BOS + prompt, then STEPS greedy tokens
 //   node llama_cpp_reference.mjs probs MODEL.gguf PROMPT                next-token probabilities after BOS + prompt
 //   node llama_cpp_reference.mjs compare MODEL.gguf PROMPT RECORD.json TOLERANCE
@@ -20,7 +24,8 @@ if (!mode || !modelPath) fail("usage: MODE MODEL.gguf ... (see the file's header
 const threadsArg = mode === "bench" ? Number(rest[2]) : 1;
 const llama = await getLlama({ gpu: false, build: "never", logLevel: "error" });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-const withBos = (text) => [model.tokens.bos, ...model.tokenize(text)];
+// BOS first when the GGUF says so (tokenizer.ggml.add_bos_token), as lmshrink's tokenizer adds it.
+const withBos = (text) => [...(model.tokens.shouldPrependBosToken ? [model.tokens.bos] : []), ...model.tokenize(text)];
 
 async function newSequence(contextSize, threads) {
   const context = await model.createContext({ contextSize, batchSize: contextSize, threads, sequences: 1 });
@@ -70,7 +75,7 @@ async function bench(promptTokens, genTokens, threads, repeats) {
 }
 
 function logSoftmax(logits) {
-  const most = Math.max(...logits);
+  const most = logits.reduce((a, b) => Math.max(a, b), -Infinity);
   const sum = logits.reduce((total, x) => total + Math.exp(x - most), 0);
   return logits.map((x) => x - most - Math.log(sum));
 }
@@ -88,8 +93,22 @@ async function compare(prompt, recordPath, tolerance) {
   return { prompt_tokens_equal: promptMatches, relative_error: relative, tolerance, passed };
 }
 
+function vocabTests(inputPath, outputPath) {
+  const inputs = readFileSync(inputPath, "utf8").split("\n__ggml_vocab_test__\n");
+  const expected = readFileSync(outputPath, "utf8").split("\n");
+  let mismatches = 0, first = null;
+  inputs.forEach((text, i) => {
+    if (i >= expected.length || (text === "" && i === inputs.length - 1)) return;
+    const want = expected[i].trim() === "" ? [] : expected[i].trim().split(/\s+/).map(Number);
+    const got = model.tokenize(text, false);
+    if (JSON.stringify(got) !== JSON.stringify(want)) { mismatches++; first ??= { input: text, got, want }; }
+  });
+  return { cases: Math.min(inputs.length, expected.length), mismatches, first_mismatch: first, passed: mismatches === 0 };
+}
+
 let result;
 if (mode === "tokenize") result = { tokens: withBos(readFileSync(rest[0], "utf8")) };
+else if (mode === "vocab-tests") result = vocabTests(rest[0], rest[1]);
 else if (mode === "greedy") result = await greedy(rest[0], Number(rest[1]));
 else if (mode === "probs") result = await probabilities(rest[0]);
 else if (mode === "compare") result = await compare(rest[0], rest[1], Number(rest[2]));

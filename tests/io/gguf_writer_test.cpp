@@ -1,7 +1,7 @@
 // The GGUF writer and exporter against hand-computed bytes: the header layout (magic, version, counts, key-values,
 // tensor infos with dimensions innermost first, 32-byte aligned offsets), Q8_0 blocks (f16 scale max|x|/127, int8
 // round half away from zero, zero blocks), the q/k row permutation as the inverse of the llama2.c loader's, and the
-// CLI's refusals (bad --type, an existing file without --force, a tokenizer.json vocabulary) with nothing written.
+// CLI's refusals (bad --type, an existing file without --force, both outputs) with nothing written.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

@@ -1,13 +1,16 @@
 // A model as a GGUF file for llama.cpp (see gguf_export.h).
 #include "lmshrink/io/gguf_export.h"
 
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/model/projections.h"
 #include "lmshrink/model/rope.h"
+#include "lmshrink/tokenizer/hf_tokenizer.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
+#include "lmshrink/util/read_file.h"
 #include "lmshrink/util/error.h"
 #include "lmshrink/util/progress.h"
 
@@ -16,7 +19,7 @@ namespace lmshrink {
 namespace {
 
 // llama.cpp's token types (llama_token_type / gguf-py's TokenType).
-enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kByte = 6 };
+enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
 
 const char* kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
 
@@ -57,6 +60,49 @@ void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, con
   gguf.add_uint32("tokenizer.ggml.unknown_token_id", 0);
   gguf.add_bool("tokenizer.ggml.add_bos_token", config.bos_token_id >= 0);
   gguf.add_bool("tokenizer.ggml.add_eos_token", false);
+}
+
+// A byte-level BPE tokenizer.json (Llama-3, Qwen2/3) as tokenizer.ggml.model "gpt2", as llama.cpp's converter
+// writes it: the vocabulary by id up to the model's vocabulary size (ids without a token as "[PAD<id>]", unused),
+// added tokens as control (special) or user-defined, the merges as "a b", and the pre-tokenizer by family.
+void add_bpe_vocabulary(GgufWriter& gguf, const HfTokenizer& tokenizer, const std::string& tokenizer_file,
+                        const ModelConfig& config, const std::string& arch) {
+  nlohmann::json root = nlohmann::json::parse(read_file_bytes(tokenizer_file, "tokenizer"));
+  const nlohmann::json& bpe = root.at("model");
+  LMSHRINK_CHECK(bpe.value("type", "") == "BPE" && !bpe.value("byte_fallback", false), tokenizer_file,
+                 ": GGUF export writes byte-level BPE tokenizer.json vocabularies (Llama-3, Qwen); this one is not "
+                 "(SentencePiece-style BPE with byte fallback: export its tokenizer.bin instead)");
+  std::vector<std::string> tokens(static_cast<size_t>(config.vocab_size));
+  std::vector<int32_t> types(tokens.size(), kUnused);
+  for (auto it = bpe.at("vocab").begin(); it != bpe.at("vocab").end(); ++it) {
+    int64_t id = it.value().get<int64_t>();
+    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": token id ", id, " outside the model's vocabulary");
+    tokens[id] = it.key();
+    types[id] = kNormal;
+  }
+  for (const nlohmann::json& added : root.value("added_tokens", nlohmann::json::array())) {
+    int64_t id = added.at("id").get<int64_t>();
+    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": added token id ", id, " outside the model's vocabulary");
+    tokens[id] = added.at("content").get<std::string>();
+    types[id] = added.value("special", false) ? kControl : kUserDefined;
+  }
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (types[id] == kUnused) tokens[id] = "[PAD" + std::to_string(id) + "]";
+  }
+  std::vector<std::string> merges;
+  for (const nlohmann::json& merge : bpe.at("merges")) {
+    merges.push_back(merge.is_string() ? merge.get<std::string>()
+                                       : merge.at(0).get<std::string>() + " " + merge.at(1).get<std::string>());
+  }
+  gguf.add_string("tokenizer.ggml.model", "gpt2");
+  gguf.add_string("tokenizer.ggml.pre", arch == "llama" ? "llama-bpe" : "qwen2");
+  gguf.add_string_array("tokenizer.ggml.tokens", tokens);
+  gguf.add_int32_array("tokenizer.ggml.token_type", types);
+  gguf.add_string_array("tokenizer.ggml.merges", merges);
+  if (tokenizer.bos_id() >= 0) gguf.add_uint32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokenizer.bos_id()));
+  if (tokenizer.eos_id() >= 0) gguf.add_uint32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokenizer.eos_id()));
+  gguf.add_bool("tokenizer.ggml.add_bos_token", !tokenizer.bos_side_ids().empty());
+  gguf.add_bool("tokenizer.ggml.add_eos_token", !tokenizer.eos_side_ids().empty());
 }
 
 uint32_t file_type_code(GgufTensorType type) {  // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_BF16 32
@@ -182,21 +228,25 @@ at::Tensor rotate_half_to_interleaved(const at::Tensor& w_out_in, int64_t heads,
   return w_out_in.reshape(split).transpose(1, 2).reshape(w_out_in.sizes()).contiguous();
 }
 
-GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer, const std::string& path,
-                                  GgufTensorType type) {
+GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer, const std::string& tokenizer_file,
+                                  const std::string& path, GgufTensorType type) {
   const ModelConfig& c = model.config();
   GgufExportResult result;
   result.architecture = gguf_architecture(c);
   const auto* spm = dynamic_cast<const Llama2cTokenizer*>(&tokenizer);
-  LMSHRINK_CHECK(spm != nullptr, "GGUF export: only llama2.c/SentencePiece tokenizers (tokenizer.bin) are written so "
-                 "far; this model's tokenizer.json vocabulary (byte-level BPE) is not yet supported");
+  const auto* bpe = dynamic_cast<const HfTokenizer*>(&tokenizer);
+  LMSHRINK_CHECK(spm != nullptr || bpe != nullptr, "GGUF export: unknown tokenizer type");
   LMSHRINK_CHECK(model.lm_head().format() == "dense", "GGUF export: a compressed lm_head cannot be exported yet");
   LMSHRINK_CHECK(c.sliding_window == 0 || c.sliding_window >= c.max_position_embeddings,
                  "GGUF export: a sliding attention window (", c.sliding_window, ") shorter than the context is not "
                  "written to GGUF yet");
   GgufWriter gguf;
   add_model_metadata(gguf, c, result.architecture, type);
-  add_spm_vocabulary(gguf, *spm, c);
+  if (spm != nullptr) {
+    add_spm_vocabulary(gguf, *spm, c);
+  } else {
+    add_bpe_vocabulary(gguf, *bpe, tokenizer_file, c, result.architecture);
+  }
   TensorPlan plan{gguf, type};
   declare_tensors(plan, model);
   result.f16_fallback_tensors = plan.f16_fallbacks;

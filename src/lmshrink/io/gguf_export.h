@@ -7,7 +7,9 @@
 // the requested type (Q8_0 rows whose length is not a multiple of 32 fall back to F16, as the converter does).
 // Compressed layers are multiplied back to dense, one block in memory at a time.
 // Tokenizers: llama2.c/SentencePiece vocabularies (tokenizer.bin) as tokenizer.ggml.model "llama" with scores and
-// token types; a tokenizer.json is refused for now with an error that says so.
+// token types; byte-level BPE tokenizer.json (Llama-3, Qwen) as "gpt2" with merges, token types and the
+// pre-tokenizer name ("llama-bpe" for Llama, "qwen2" for Qwen); a SentencePiece-style tokenizer.json (byte fallback)
+// is refused with an error that says to export its tokenizer.bin.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -34,7 +36,8 @@ at::Tensor rotate_half_to_interleaved(const at::Tensor& w_out_in, int64_t heads,
 
 // Writes `model` (blocks are densified and released as they are written, with progress per block) to path
 // atomically: a failure leaves no file behind.
-GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer, const std::string& path,
-                                  GgufTensorType type);
+// tokenizer_file: the file `tokenizer` was read from (a tokenizer.json's merges are read from it).
+GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer, const std::string& tokenizer_file,
+                                  const std::string& path, GgufTensorType type);
 
 }  // namespace lmshrink
