@@ -72,7 +72,7 @@ Command add_synthesize(CLI::App& app) {
   auto a = std::make_shared<SynthesizeArgs>();
   CLI::App* cmd = app.add_subcommand("synthesize", "Write a seeded random-weight checkpoint at a real model's shape (labelled "
                                                    "synthetic), for scale and speed measurements");
-  cmd->add_option("--shape", a->shape, "llama-3.2-1b, llama-3.1-8b, qwen3-8b or custom")->required();
+  cmd->add_option("--shape", a->shape, "llama-3.2-1b, llama-3.1-8b, qwen3-8b, qwen2-7b, mistral-7b or custom")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--hidden", a->hidden, "hidden size (custom, or replaces the shape's)");
   cmd->add_option("--layers", a->layers, "number of decoder blocks");

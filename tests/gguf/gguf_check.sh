@@ -6,9 +6,9 @@
 #      (multiplied back to dense on export): next-token log-probabilities within 1e-3; stories260K exported F16,
 #      BF16 and Q8_0: llama.cpp's next-token log-probabilities within each type's rounding of lmshrink's float32 ones
 #      (measured 1.5e-4, 8.4e-4 and 7.1e-3 relative; checked at 1e-3, 5e-3 and 3e-2; a wrong layout gives ~1);
-#   3. SYNTHETIC small checkpoints of three families (Llama-3.2 shape with llama3 RoPE scaling and tied embeddings,
-#      Qwen3 shape with q/k norms, a plain Llama shape), F32: llama.cpp's next-token log-probabilities after a prompt
-#      match lmshrink's within 1e-3 relative;
+#   3. SYNTHETIC small checkpoints of five families (Llama-3.2 shape with llama3 RoPE scaling and tied embeddings,
+#      Qwen3 with q/k norms, Qwen2 with q/k/v biases, Mistral v0.3, a plain Llama shape), F32: llama.cpp's
+#      next-token log-probabilities after a prompt match lmshrink's within 1e-3 relative;
 #   4. byte-level BPE vocabularies: SYNTHETIC small Llama-3 and Qwen3 checkpoints with the real Llama-3 and Qwen3
 #      tokenizer.json, exported F32: llama.cpp tokenizes its own tokenizer test inputs (ggml-vocab-llama-bpe and
 #      ggml-vocab-qwen2 .inp) to exactly the expected ids (.out), and its next-token log-probabilities after a prompt
@@ -75,7 +75,7 @@ check "ReplaceMe-pruned stories260K F32: greedy continuation" same_greedy "$WORK
 check "svd-llm 30 % stories260K (densified) F32: next-token log-probabilities within 1e-3" \
   same_logits "$WORK/svdllm" "$WORK/svdllm.gguf"
 
-for family in "llama-3.2-1b" "qwen3-8b" "custom"; do
+for family in "llama-3.2-1b" "qwen3-8b" "qwen2-7b" "mistral-7b" "custom"; do
   "$BIN" --quiet synthesize --shape "$family" --hidden 128 --layers 2 --heads 4 --kv-heads 2 --mlp 256 --vocab 512 \
     --dtype f32 -o "$WORK/$family" > /dev/null
   cp "$STORIES/tok512.bin" "$WORK/$family/tokenizer.bin"

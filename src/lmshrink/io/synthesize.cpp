@@ -37,7 +37,9 @@ ModelConfig llama_shape(int64_t hidden, int64_t layers, int64_t heads, int64_t k
 
 }  // namespace
 
-std::vector<std::string> synthetic_shape_names() { return {"llama-3.2-1b", "llama-3.1-8b", "qwen3-8b"}; }
+std::vector<std::string> synthetic_shape_names() {
+  return {"llama-3.2-1b", "llama-3.1-8b", "qwen3-8b", "qwen2-7b", "mistral-7b"};
+}
 
 ModelConfig synthetic_shape(const std::string& name) {
   if (name == "llama-3.2-1b") return llama32_1b_shapes(128256, 8192);  // model/synthetic.h, the bench's shape
@@ -51,7 +53,22 @@ ModelConfig synthetic_shape(const std::string& name) {
     c.rms_norm_eps = 1e-6;
     return c;
   }
-  fail("--shape: expected llama-3.2-1b, llama-3.1-8b, qwen3-8b or custom, got '", name, "'");
+  if (name == "qwen2-7b") {  // q/k/v biases
+    ModelConfig c = llama_shape(3584, 28, 28, 4, 18944, 152064);
+    c.architecture = "Qwen2ForCausalLM";
+    c.attention_bias = true;
+    c.rope_theta = 1000000.0;
+    c.rms_norm_eps = 1e-6;
+    return c;
+  }
+  if (name == "mistral-7b") {  // v0.3: vocabulary 32768, no sliding window
+    ModelConfig c = llama_shape(4096, 32, 32, 8, 14336, 32768);
+    c.architecture = "MistralForCausalLM";
+    c.rope_theta = 1000000.0;
+    c.max_position_embeddings = 32768;
+    return c;
+  }
+  fail("--shape: expected llama-3.2-1b, llama-3.1-8b, qwen3-8b, qwen2-7b, mistral-7b or custom, got '", name, "'");
 }
 
 int64_t write_synthetic_checkpoint(ModelConfig c, const std::string& dir, const SynthesizeOptions& options) {
@@ -60,7 +77,9 @@ int64_t write_synthetic_checkpoint(ModelConfig c, const std::string& dir, const 
   validate_config(c, "synthesize");
   at::Generator generator = at::detail::createCPUGenerator(options.seed);
   ShardWriter shards(dir, options.shard_bytes);
-  int64_t per_block = static_cast<int64_t>(projection_table().size()) + 2 + (c.qk_norm ? 2 : 0);
+  int64_t biases = 0;
+  for (const ProjectionInfo& info : projection_table()) biases += projection_has_bias(c, info.name) ? 1 : 0;
+  int64_t per_block = static_cast<int64_t>(projection_table().size()) + biases + 2 + (c.qk_norm ? 2 : 0);
   Progress progress("synthesize", 2 + c.num_layers * per_block + (c.tie_word_embeddings ? 0 : 1));
   auto add = [&](const std::string& name, at::Tensor value) {
     shards.add(name, value.to(options.dtype));
@@ -79,7 +98,7 @@ int64_t write_synthetic_checkpoint(ModelConfig c, const std::string& dir, const 
       auto [out, in] = projection_shape(c, info.name);
       bool output = info.name == "o_proj" || info.name == "down_proj";
       add(projection_layer_name(layer, info.name) + ".weight", normal({out, in}, output ? out_std : std_dev));
-      if (projection_has_bias(c, info.name)) add(projection_layer_name(layer, info.name) + ".bias", torch::zeros({out}));
+      if (projection_has_bias(c, info.name)) add(projection_layer_name(layer, info.name) + ".bias", normal({out}, std_dev));
     }
     if (c.qk_norm) {
       add(p + "self_attn.q_norm.weight", torch::ones({c.head_dim}));
