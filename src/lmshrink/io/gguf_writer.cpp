@@ -90,66 +90,56 @@ std::vector<uint8_t> quantize_q8_0(const float* values, int64_t cols) {
 GgufWriter::GgufWriter() = default;
 GgufWriter::~GgufWriter() = default;
 
-void GgufWriter::add_string(const std::string& key, const std::string& value) {
+void GgufWriter::begin_key(const std::string& key, uint32_t value_type) {
   append_string(metadata_, key);
-  append<uint32_t>(metadata_, kString);
-  append_string(metadata_, value);
+  append<uint32_t>(metadata_, value_type);
   ++metadata_count_;
+}
+
+void GgufWriter::begin_array(const std::string& key, uint32_t element_type, size_t count) {
+  begin_key(key, kArray);
+  append<uint32_t>(metadata_, element_type);
+  append<uint64_t>(metadata_, count);
+}
+
+void GgufWriter::add_string(const std::string& key, const std::string& value) {
+  begin_key(key, kString);
+  append_string(metadata_, value);
 }
 
 void GgufWriter::add_uint32(const std::string& key, uint32_t value) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kUint32);
+  begin_key(key, kUint32);
   append(metadata_, value);
-  ++metadata_count_;
 }
 
 void GgufWriter::add_int32(const std::string& key, int32_t value) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kInt32);
+  begin_key(key, kInt32);
   append(metadata_, value);
-  ++metadata_count_;
 }
 
 void GgufWriter::add_float32(const std::string& key, float value) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kFloat32);
+  begin_key(key, kFloat32);
   append(metadata_, value);
-  ++metadata_count_;
 }
 
 void GgufWriter::add_bool(const std::string& key, bool value) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kBool);
+  begin_key(key, kBool);
   append<uint8_t>(metadata_, value ? 1 : 0);
-  ++metadata_count_;
 }
 
 void GgufWriter::add_string_array(const std::string& key, const std::vector<std::string>& values) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kArray);
-  append<uint32_t>(metadata_, kString);
-  append<uint64_t>(metadata_, values.size());
+  begin_array(key, kString, values.size());
   for (const std::string& value : values) append_string(metadata_, value);
-  ++metadata_count_;
 }
 
 void GgufWriter::add_float32_array(const std::string& key, const std::vector<float>& values) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kArray);
-  append<uint32_t>(metadata_, kFloat32);
-  append<uint64_t>(metadata_, values.size());
+  begin_array(key, kFloat32, values.size());
   for (float value : values) append(metadata_, value);
-  ++metadata_count_;
 }
 
 void GgufWriter::add_int32_array(const std::string& key, const std::vector<int32_t>& values) {
-  append_string(metadata_, key);
-  append<uint32_t>(metadata_, kArray);
-  append<uint32_t>(metadata_, kInt32);
-  append<uint64_t>(metadata_, values.size());
+  begin_array(key, kInt32, values.size());
   for (int32_t value : values) append(metadata_, value);
-  ++metadata_count_;
 }
 
 void GgufWriter::declare_tensor(const std::string& name, const std::vector<int64_t>& shape, GgufTensorType type) {

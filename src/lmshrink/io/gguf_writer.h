@@ -57,6 +57,8 @@ class GgufWriter {
     GgufTensorType type;
     int64_t offset;
   };
+  void begin_key(const std::string& key, uint32_t value_type);  // the key, its value type; counts it
+  void begin_array(const std::string& key, uint32_t element_type, size_t count);
   void write_padding(int64_t bytes_so_far);
 
   std::string metadata_;  // the encoded key-values
