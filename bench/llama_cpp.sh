@@ -7,7 +7,7 @@
 # llama.cpp's prefill figure includes its first sampled token. Rows alternate between the two tools so that both see
 # the same machine; run it on an otherwise idle machine.
 # Usage: bench/llama_cpp.sh [path/to/lmshrink] [work dir, default a temp dir] [threads, default "1 2"]
-# Needs node and node-llama-cpp 3.22.1 (NODE_PATH or tests/gguf/node_modules: `npm ci --prefix tests/gguf --omit=optional`).
+# Needs node and node-llama-cpp 3.22.1 (NODE_PATH or tests/gguf/node_modules: `npm install --prefix tests/gguf --omit=optional --ignore-scripts`).
 set -euo pipefail
 BIN=${1:-build/lmshrink}
 WORK=${2:-$(mktemp -d)}

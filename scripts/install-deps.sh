@@ -13,6 +13,7 @@ packages=(
   libutf8proc-dev         # NFC normalizer of tokenizer.json (Qwen)
   libbz2-dev              # HellaSwag's bzip2 task file
   libpng-dev              # the report test reads Chromium's screenshot
+  jq                      # the GGUF check and the benches read JSON records
 )
 # --with-browser (the test command): also Chromium, which the report test renders the HTML report in, and clang with
 # its libFuzzer runtime for the fuzz smoke step (scripts/fuzz.sh), and GNU time for bench/scale.sh's peak memory.
@@ -32,10 +33,11 @@ else
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# node-llama-cpp at the version the lock file pins, its prebuilt linux-x64 CPU build only: no GPU extras, no
-# install script (it would try to download or build llama.cpp).
+# node-llama-cpp at the versions package-lock.json pins, its prebuilt linux-x64 CPU build only: no GPU extras, no
+# install script (it would try to download or build llama.cpp). `npm install` with the lock, not `npm ci`: the lock
+# made on Linux leaves out the macOS/Windows builds, which `npm ci` then calls out of sync.
 cd "$(dirname "$0")/../tests/gguf"
 if [ ! -d node_modules/node-llama-cpp ] || [ package-lock.json -nt node_modules ]; then
-  echo "install-deps: npm ci in tests/gguf (node-llama-cpp, CPU build)"
-  NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --omit=optional --ignore-scripts --no-audit --no-fund > /dev/null
+  echo "install-deps: npm install in tests/gguf (node-llama-cpp, CPU build)"
+  NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --omit=optional --ignore-scripts --no-audit --no-fund > /dev/null
 fi

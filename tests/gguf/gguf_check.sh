@@ -19,9 +19,11 @@ BIN=$(realpath "${1:?usage: gguf_check.sh path/to/lmshrink}")
 HERE=$(cd "$(dirname "$0")" && pwd)
 SHARED=$(cd "$HERE/../../../shared" && pwd)
 REF="node $HERE/llama_cpp_reference.mjs"
-command -v node > /dev/null || { echo "gguf_check: FAILED: node is missing (scripts/install-deps.sh)" >&2; exit 1; }
+for tool in node jq; do
+  command -v "$tool" > /dev/null || { echo "gguf_check: FAILED: $tool is missing (scripts/install-deps.sh)" >&2; exit 1; }
+done
 [[ -d $HERE/node_modules/node-llama-cpp ]] || {
-  echo "gguf_check: FAILED: node-llama-cpp is missing: npm ci --prefix tests/gguf --omit=optional --ignore-scripts" >&2; exit 1; }
+  echo "gguf_check: FAILED: node-llama-cpp is missing: npm install --prefix tests/gguf --omit=optional --ignore-scripts" >&2; exit 1; }
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 STORIES=$SHARED/models/stories260K
