@@ -42,9 +42,9 @@ uint64_t sum_words_portable(const uint64_t* words, int64_t count) {
 }
 
 #if defined(__x86_64__)
-// Four 256-bit accumulators (16 words per step). Built for the baseline SSE2 target, the portable loop above
-// reached 28.7 GB/s on one thread of the 2-core AMD EPYC where this loop and the decode kernels reach 36-39 GB/s, so
-// one-thread decode measured 1.1x "the ceiling" (docs/results.md, issue 22).
+// Four 256-bit accumulators (16 words per step). The single chain of adds this replaced reached 28.7 GB/s on one
+// thread of the 2-core AMD EPYC where this loop and the decode kernels reach 36-39 GB/s, so one-thread decode
+// measured 1.1x "the ceiling" (docs/results.md, "Seventh run").
 __attribute__((target("avx2"))) uint64_t sum_words_avx2(const uint64_t* words, int64_t count) {
   __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
   int64_t i = 0;
