@@ -39,10 +39,10 @@ void run_gguf_export(const ExportArgs& args) {
   LMSHRINK_CHECK(args.force || !std::filesystem::exists(args.gguf_out), args.gguf_out,
                  ": exists (pass --force to replace it)");
   LMSHRINK_CHECK(!std::filesystem::is_directory(args.gguf_out), args.gguf_out, ": is a folder, not a .gguf file");
-  check_output_path(args.gguf_out);
   LoadedModel loaded = load_model(args.model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
+  check_output_file(args.gguf_out);  // after loading, so that the model and tokenizer files are noted as inputs
   GgufTensorType type = gguf_type_for(args.gguf_type, loaded.model->config());
   GgufExportResult result = write_gguf_model(*loaded.model, *tokenizer, tokenizer_file, args.gguf_out, type);
   std::string fallback = result.f16_fallback_tensors == 0 ? "" : ", " + std::to_string(result.f16_fallback_tensors) +

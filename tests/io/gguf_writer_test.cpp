@@ -162,6 +162,14 @@ TEST(GgufExportCli, RefusesBadFlagsAndExistingFilesAndWritesStories260K) {
   ASSERT_EQ(forced.exit_code, 0) << forced.stderr_text;
   EXPECT_GT(read_all(out).size(), first.size());  // f32 replaced q8_0
   for (const auto& entry : fs::directory_iterator(dir)) EXPECT_EQ(entry.path().filename(), "s.gguf");  // no temp left
+  fs::path copy = lmshrink::testing::temp_dir("gguf_cli_input") / "model.bin";  // --gguf naming the input, --force
+  fs::copy_file(model, copy);
+  fs::copy_file(lmshrink::testing::stories_tok(), copy.parent_path() / "tok512.bin");
+  std::string before = read_all(copy.string());
+  auto onto_input = lmshrink::testing::run_lmshrink("export " + copy.string() + " --gguf " + copy.string() + " --force",
+                                                    "gguf_onto_input");
+  EXPECT_EQ(onto_input.exit_code, 2) << onto_input.stderr_text;
+  EXPECT_EQ(read_all(copy.string()), before);  // the model is untouched
 }
 
 }  // namespace
