@@ -34,6 +34,7 @@ check() {  # check NAME COMMAND...: runs it, prints PASS/FAIL
 }
 
 same_greedy() {  # same_greedy MODEL GGUF
+  rm -f "$WORK/ours.json" "$WORK/theirs.json"  # a failed run must not leave the last check's records to compare
   "$BIN" --quiet generate "$1" --prompt "Once upon a time" --max-tokens 60 --temperature 0 --json "$WORK/ours.json" > /dev/null
   $REF greedy "$2" "Once upon a time" 60 > "$WORK/theirs.json"
   local ours theirs
@@ -43,6 +44,7 @@ same_greedy() {  # same_greedy MODEL GGUF
 }
 
 same_tokens() {  # same_tokens GGUF
+  rm -f "$WORK/ours-tokens.json" "$WORK/theirs-tokens.json"
   "$BIN" --quiet tokenize "$STORIES/tok512.bin" --file "$WORK/text.txt" --bos --json > "$WORK/ours-tokens.json"
   $REF tokenize "$1" "$WORK/text.txt" | jq -c '.tokens' > "$WORK/theirs-tokens.json"
   [[ "$(jq -c . "$WORK/ours-tokens.json")" == "$(cat "$WORK/theirs-tokens.json")" ]] ||
@@ -50,6 +52,7 @@ same_tokens() {  # same_tokens GGUF
 }
 
 same_logits() {  # same_logits MODEL GGUF [TOLERANCE, default 1e-3]
+  rm -f "$WORK/logits.json"
   "$BIN" --quiet generate "$1" --prompt "Once upon a time there was" --max-tokens 1 \
     --temperature 0 --json "$WORK/logits.json" --prompt-logits > /dev/null
   $REF compare "$2" "Once upon a time there was" "$WORK/logits.json" "${3:-1e-3}" | tee "$WORK/compare.json" |
