@@ -120,14 +120,12 @@ void add_model_metadata(GgufWriter& gguf, const ModelConfig& c, const std::strin
   gguf.add_string("general.name", c.source_format == "synthetic" ? "lmshrink SYNTHETIC model" : "lmshrink export");
   gguf.add_uint32("general.file_type", file_type_code(type));
   gguf.add_uint32("general.alignment", 32);
-  gguf.add_uint32(arch + ".context_length", static_cast<uint32_t>(c.max_position_embeddings));
-  gguf.add_uint32(arch + ".embedding_length", static_cast<uint32_t>(c.hidden_size));
-  gguf.add_uint32(arch + ".block_count", static_cast<uint32_t>(c.num_layers));
-  gguf.add_uint32(arch + ".feed_forward_length", static_cast<uint32_t>(c.intermediate_size));
-  gguf.add_uint32(arch + ".attention.head_count", static_cast<uint32_t>(c.num_heads));
-  gguf.add_uint32(arch + ".attention.head_count_kv", static_cast<uint32_t>(c.num_kv_heads));
-  gguf.add_uint32(arch + ".attention.key_length", static_cast<uint32_t>(c.head_dim));
-  gguf.add_uint32(arch + ".attention.value_length", static_cast<uint32_t>(c.head_dim));
+  const std::pair<const char*, int64_t> sizes[] = {
+      {"context_length", c.max_position_embeddings}, {"embedding_length", c.hidden_size},
+      {"block_count", c.num_layers},                 {"feed_forward_length", c.intermediate_size},
+      {"attention.head_count", c.num_heads},         {"attention.head_count_kv", c.num_kv_heads},
+      {"attention.key_length", c.head_dim},          {"attention.value_length", c.head_dim}};
+  for (const auto& [name, value] : sizes) gguf.add_uint32(arch + "." + name, static_cast<uint32_t>(value));
   gguf.add_float32(arch + ".attention.layer_norm_rms_epsilon", static_cast<float>(c.rms_norm_eps));
   gguf.add_float32(arch + ".rope.freq_base", static_cast<float>(c.rope_theta));
   gguf.add_uint32(arch + ".rope.dimension_count", static_cast<uint32_t>(c.head_dim));

@@ -109,7 +109,9 @@ std::vector<int64_t> panel_boundaries(int64_t cols, int64_t panel_cols) {
   int64_t width = (cols + count - 1) / count;
   if (count > 1) width = std::min(panel_cols, (width + 31) / 32 * 32);
   std::vector<int64_t> offsets = {0};
-  while (offsets.back() < cols) offsets.push_back(std::min(cols, offsets.back() + width));
+  do {  // at least one panel, so a matrix of zero columns has one empty panel
+    offsets.push_back(std::min(cols, offsets.back() + width));
+  } while (offsets.back() < cols);
   return offsets;
 }
 
@@ -161,8 +163,6 @@ PackedMatrix::PackedMatrix(const at::Tensor& weight_rows_cols, WeightStorage sto
     at::Tensor panel = weight.narrow(1, panel_offsets_[p], panel_offsets_[p + 1] - panel_offsets_[p]);
     panels_.push_back(panel.to(dtype).contiguous());
   }
-  if (panels_.empty()) panels_.push_back(torch::empty({rows_, 0}, dtype));  // zero columns
-  if (panel_offsets_.size() == 1) panel_offsets_.push_back(0);
 }
 
 int64_t PackedMatrix::bytes() const {
