@@ -35,10 +35,11 @@ GgufTensorType gguf_type_for(const std::string& flag, const ModelConfig& config)
 }
 
 void run_gguf_export(const ExportArgs& args) {
+  LMSHRINK_CHECK(args.checkpoint.dtype.empty(), "--dtype applies to --dense; a GGUF file takes --type");
   if (args.gguf_type != "auto") parse_gguf_tensor_type(args.gguf_type);  // a bad --type fails before loading
+  check_output_file(args.gguf_out);  // a folder fails before loading; the inputs are checked again below
   LMSHRINK_CHECK(args.force || !std::filesystem::exists(args.gguf_out), args.gguf_out,
                  ": exists (pass --force to replace it)");
-  LMSHRINK_CHECK(!std::filesystem::is_directory(args.gguf_out), args.gguf_out, ": is a folder, not a .gguf file");
   LoadedModel loaded = load_model(args.model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
@@ -56,6 +57,7 @@ void run_gguf_export(const ExportArgs& args) {
 void run_export(const ExportArgs& args) {
   LMSHRINK_CHECK(args.dense_out.empty() != args.gguf_out.empty(), "export: give exactly one of --dense DIR and --gguf FILE");
   if (!args.gguf_out.empty()) return run_gguf_export(args);
+  LMSHRINK_CHECK(args.gguf_type == "auto", "--type applies to --gguf; a --dense checkpoint takes --dtype");
   LoadedModel loaded = load_model(args.model);
   std::string tokenizer_file = find_tokenizer_path(args.tokenizer, loaded);
   load_tokenizer(args.tokenizer, loaded);  // checks it fits the model

@@ -149,6 +149,12 @@ TEST(GgufExportCli, RefusesBadFlagsAndExistingFilesAndWritesStories260K) {
   auto both = lmshrink::testing::run_lmshrink("export " + model + " --gguf " + out + " --dense " + (dir / "d").string(),
                                               "gguf_both");
   EXPECT_EQ(both.exit_code, 2);
+  for (const std::string& mixed : {" --gguf " + out + " --dtype bf16", " --dense " + (dir / "d").string() + " --type f16",
+                                    " --gguf " + dir.string()}) {  // flags of the other output; a folder
+    auto refused = lmshrink::testing::run_lmshrink("export " + model + mixed, "gguf_mixed");
+    EXPECT_EQ(refused.exit_code, 2) << mixed << ": " << refused.stderr_text;
+  }
+  EXPECT_FALSE(fs::exists(dir / "d"));
   auto written = lmshrink::testing::run_lmshrink("export " + model + " --gguf " + out + " --type q8_0", "gguf_ok");
   ASSERT_EQ(written.exit_code, 0) << written.stderr_text;
   EXPECT_NE(written.stdout_text.find("architecture llama, q8_0"), std::string::npos) << written.stdout_text;
