@@ -13,6 +13,9 @@ find_package(BZip2 REQUIRED)
 set(LMSHRINK_PARSER_SOURCES
   src/lmshrink/util/read_file.cpp
   src/lmshrink/io/safetensors_header.cpp
+  src/lmshrink/io/gguf_header.cpp
+  src/lmshrink/io/gguf_tokenizer.cpp
+  src/lmshrink/io/mapped_pages.cpp
   src/lmshrink/io/hf_config.cpp
   src/lmshrink/model/config.cpp
   src/lmshrink/io/llama2c_header.cpp
@@ -32,7 +35,7 @@ target_compile_options(lmshrink_parsers PUBLIC -fsanitize=fuzzer-no-link,address
 target_link_libraries(lmshrink_parsers PUBLIC nlohmann_json::nlohmann_json PkgConfig::PCRE2 PkgConfig::UTF8PROC BZip2::BZip2)
 
 set(LMSHRINK_FUZZERS fuzz_safetensors fuzz_safetensors_index fuzz_hf_config fuzz_tokenizer_json fuzz_llama2c
-    fuzz_llama2c_tokenizer fuzz_task_jsonl fuzz_mmlu_csv fuzz_hellaswag fuzz_rocket_profile fuzz_run_record)
+    fuzz_llama2c_tokenizer fuzz_gguf fuzz_task_jsonl fuzz_mmlu_csv fuzz_hellaswag fuzz_rocket_profile fuzz_run_record)
 foreach(harness ${LMSHRINK_FUZZERS})
   add_executable(${harness} fuzz/${harness}.cpp)
   target_link_libraries(${harness} PRIVATE lmshrink_parsers)

@@ -121,6 +121,54 @@ def llama2c_seeds():
     put("fuzz_llama2c", "header_only", struct.pack("<7i", 288, 768, 6, 6, 6, 32000, 256) + struct.pack("<q", 60816028))
 
 
+def gguf_string(text):
+    data = text.encode()
+    return struct.pack("<Q", len(data)) + data
+
+
+def gguf(metadata, tensors):
+    """A GGUF v3 file by hand (ggml docs/gguf.md): metadata as (key, type, packed value); tensors as (name, dims
+    innermost first, ggml type, raw bytes), each at a 32-byte aligned offset."""
+    out = b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(metadata))
+    for key, value_type, value in metadata:
+        out += gguf_string(key) + struct.pack("<I", value_type) + value
+    offset, data = 0, b""
+    for name, dims, ggml_type, raw in tensors:
+        out += gguf_string(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", ggml_type, offset)
+        data += raw + b"\0" * ((32 - len(raw) % 32) % 32)
+        offset = len(data)
+    out += b"\0" * ((32 - len(out) % 32) % 32)
+    return out + data
+
+
+def gguf_seeds():
+    # A one-block "llama" model (hidden 32, 2 heads, mlp 32, vocab 260: SentencePiece with the 256 byte tokens).
+    tokens = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581", "\u2581the"]
+    strings = lambda values: struct.pack("<IQ", 8, len(values)) + b"".join(gguf_string(v) for v in values)
+    floats = lambda values: struct.pack("<IQ", 6, len(values)) + b"".join(struct.pack("<f", v) for v in values)
+    ints = lambda values: struct.pack("<IQ", 5, len(values)) + b"".join(struct.pack("<i", v) for v in values)
+    u32 = lambda v: struct.pack("<I", v)
+    metadata = [("general.architecture", 8, gguf_string("llama")), ("llama.context_length", 4, u32(64)),
+                ("llama.embedding_length", 4, u32(32)), ("llama.block_count", 4, u32(1)),
+                ("llama.feed_forward_length", 4, u32(32)), ("llama.attention.head_count", 4, u32(2)),
+                ("llama.attention.layer_norm_rms_epsilon", 6, struct.pack("<f", 1e-5)),
+                ("tokenizer.ggml.model", 8, gguf_string("llama")), ("tokenizer.ggml.tokens", 9, strings(tokens)),
+                ("tokenizer.ggml.scores", 9, floats([0.0] * 259 + [-1.0, -2.0])),
+                ("tokenizer.ggml.token_type", 9, ints([2, 3, 3] + [6] * 256 + [1, 1])),
+                ("tokenizer.ggml.bos_token_id", 4, u32(1)), ("tokenizer.ggml.eos_token_id", 4, u32(2))]
+    f32 = lambda count: struct.pack("<%df" % count, *[0.01 * (i % 7) for i in range(count)])
+    q8 = lambda count: (struct.pack("<e", 0.01) + bytes(range(32))) * (count // 32)
+    tensors = [("token_embd.weight", [32, 261], 8, q8(32 * 261)), ("output_norm.weight", [32], 0, f32(32))]
+    for name, dims in [("attn_norm", [32]), ("ffn_norm", [32]), ("attn_q", [32, 32]), ("attn_k", [32, 32]),
+                       ("attn_v", [32, 32]), ("attn_output", [32, 32]), ("ffn_gate", [32, 32]), ("ffn_up", [32, 32]),
+                       ("ffn_down", [32, 32])]:
+        count = dims[0] * (dims[1] if len(dims) > 1 else 1)
+        tensors.append(("blk.0.%s.weight" % name, dims, 1 if len(dims) > 1 else 0,
+                        struct.pack("<%de" % count, *[0.01] * count) if len(dims) > 1 else f32(count)))
+    put("fuzz_gguf", "llama_one_block", gguf(metadata, tensors))
+
+
 def task_seeds():
     arc = [{"query": "Question: Which is a liquid?", "choices": ["rock", "water", "ice", "wood"], "gold": 1},
            {"query": "Passage: Sky.\nQuestion: is the sky blue", "choices": ["no", "yes"], "gold": 1},
@@ -165,5 +213,6 @@ if __name__ == "__main__":
     config_seeds()
     tokenizer_seeds()
     llama2c_seeds()
+    gguf_seeds()
     task_seeds()
     profile_and_record_seeds()

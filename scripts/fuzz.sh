@@ -20,7 +20,7 @@ echo "fuzz: build took $(( $(date +%s) - start )) s"
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
   harnesses=(fuzz_safetensors fuzz_safetensors_index fuzz_hf_config fuzz_tokenizer_json fuzz_llama2c
-             fuzz_llama2c_tokenizer fuzz_task_jsonl fuzz_mmlu_csv fuzz_hellaswag fuzz_rocket_profile fuzz_run_record)
+             fuzz_llama2c_tokenizer fuzz_gguf fuzz_task_jsonl fuzz_mmlu_csv fuzz_hellaswag fuzz_rocket_profile fuzz_run_record)
 fi
 # Real files as extra seeds (read-only corpus folders), when ../shared is beside the checkout.
 extra_seeds() {
@@ -28,6 +28,7 @@ extra_seeds() {
   rm -rf "$dir" && mkdir -p "$dir"
   case "$harness" in
     fuzz_llama2c_tokenizer) cp ../shared/models/stories260K/tok512.bin "$dir/" 2> /dev/null || true ;;
+    fuzz_gguf) cp ../shared/tokenizers/llamacpp-vocab-tests/*.gguf "$dir/" 2> /dev/null || true ;;
     fuzz_mmlu_csv) for f in $(ls ../shared/data/mmlu/*/*.csv 2> /dev/null | head -5); do head -c 4000 "$f" > "$dir/$(basename "$f")"; done ;;
     fuzz_task_jsonl) for f in ../shared/data/arc/*.jsonl ../shared/data/winogrande/*.jsonl ../shared/data/lambada_openai/*.jsonl; do
                        [ -f "$f" ] && head -c 4000 "$f" > "$dir/$(basename "$(dirname "$f")")-$(basename "$f")"; done ;;

@@ -12,6 +12,9 @@
 #include "lmshrink/compress/rocket_profile_format.h"
 #include "lmshrink/eval/report.h"
 #include "lmshrink/eval/task.h"
+#include "lmshrink/io/gguf_header.h"
+#include "lmshrink/io/gguf_model.h"
+#include "lmshrink/io/gguf_tokenizer.h"
 #include "lmshrink/io/hf_config.h"
 #include "lmshrink/io/llama2c_header.h"
 #include "lmshrink/io/safetensors_header.h"
@@ -42,6 +45,12 @@ const std::map<std::string, Reader>& readers() {
          int64_t size = static_cast<int64_t>(b.size());
          if (b.size() == 36) std::memcpy(&size, b.data() + 28, 8);  // as the harness reads a 36-byte input
          (void)lmshrink::parse_llama2c_header(b, size, n);
+       }},
+      {"fuzz_gguf", [](const std::string& b, const std::string& n) {
+         lmshrink::GgufHeader header = lmshrink::parse_gguf_header(b, static_cast<int64_t>(b.size()), n);
+         EXPECT_EQ(lmshrink::gguf_model_config(header, n).num_layers, 1) << n;
+         auto tokenizer = lmshrink::gguf_tokenizer(header, n);
+         EXPECT_NE(tokenizer->decode(tokenizer->encode("the tea", true, false)).find("the tea"), std::string::npos) << n;
        }},
       {"fuzz_llama2c_tokenizer", [](const std::string& b, const std::string& n) {
          lmshrink::Llama2cTokenizer tokenizer(b, n);

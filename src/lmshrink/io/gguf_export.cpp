@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "lmshrink/io/gguf_tokenizer.h"
 #include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/model/projections.h"
@@ -67,7 +68,7 @@ void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, con
 // added tokens as control (special) or user-defined, the merges as "a b", and the pre-tokenizer by family.
 void add_bpe_vocabulary(GgufWriter& gguf, const HfTokenizer& tokenizer, const std::string& tokenizer_file,
                         const ModelConfig& config, const std::string& arch) {
-  nlohmann::json root = nlohmann::json::parse(read_file_bytes(tokenizer_file, "tokenizer"));
+  nlohmann::json root = nlohmann::json::parse(tokenizer_json_text(tokenizer_file));
   const nlohmann::json& bpe = root.at("model");
   LMSHRINK_CHECK(bpe.value("type", "") == "BPE" && !bpe.value("byte_fallback", false), tokenizer_file,
                  ": GGUF export writes byte-level BPE tokenizer.json vocabularies (Llama-3, Qwen); this one is not "

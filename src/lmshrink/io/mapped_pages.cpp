@@ -1,7 +1,9 @@
 // The registry of file mappings whose pages streaming work releases (see mapped_pages.h).
 #include "lmshrink/io/mapped_pages.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +11,8 @@
 #include <map>
 #include <string>
 #include <mutex>
+
+#include "lmshrink/util/error.h"
 
 namespace lmshrink {
 
@@ -77,6 +81,30 @@ int64_t mapped_resident_bytes() {
     }
   }
   return resident;
+}
+
+MappedFile::~MappedFile() {
+  if (address != nullptr) {
+    unregister_mapping(address);
+    munmap(const_cast<uint8_t*>(address), static_cast<size_t>(bytes));
+  }
+}
+
+std::shared_ptr<MappedFile> map_file(const std::string& path, const std::string& what) {
+  auto mapping = std::make_shared<MappedFile>();
+  int fd = ::open(path.c_str(), O_RDONLY);
+  LMSHRINK_CHECK(fd >= 0, path, ": cannot open ", what);
+  struct stat st {};
+  ::fstat(fd, &st);
+  void* address = MAP_FAILED;
+  if (st.st_size > 0) address = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (st.st_size == 0) return mapping;
+  LMSHRINK_CHECK(address != MAP_FAILED, path, ": cannot map ", what);
+  mapping->address = static_cast<const uint8_t*>(address);
+  mapping->bytes = st.st_size;
+  register_mapping(address, static_cast<size_t>(st.st_size));  // streaming work drops its pages
+  return mapping;
 }
 
 }  // namespace lmshrink

@@ -7,6 +7,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 
 namespace lmshrink {
 
@@ -25,5 +27,16 @@ void release_mapped_range(const void* address, size_t bytes);
 
 // Bytes of the registered mappings resident in this process's page tables now (/proc/self/smaps Rss), for tests.
 int64_t mapped_resident_bytes();
+
+// A whole file mapped copy-on-write and registered (the checkpoint readers' mapping): tensors viewing it hold a
+// shared_ptr so the mapping outlives them. An empty file has a null address.
+struct MappedFile {
+  const uint8_t* address = nullptr;
+  int64_t bytes = 0;
+  ~MappedFile();
+};
+
+// Maps path; throws lmshrink::Error naming it ("cannot open <what>") when it cannot be opened or mapped.
+std::shared_ptr<MappedFile> map_file(const std::string& path, const std::string& what);
 
 }  // namespace lmshrink

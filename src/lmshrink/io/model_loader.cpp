@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "lmshrink/io/gguf_model.h"
+#include "lmshrink/io/gguf_tokenizer.h"
 #include "lmshrink/io/hf_model.h"
 #include "lmshrink/io/input_paths.h"
 #include "lmshrink/io/llama2c.h"
@@ -41,6 +43,9 @@ LoadedModel load_model(const std::string& path, bool allow_nonfinite) {
   LMSHRINK_CHECK(fs::exists(path), path, ": no such model file or directory");
   note_input_path(path);
   fs::path checkpoint = path;
+  if (!fs::is_directory(checkpoint) && is_gguf_path(path)) {
+    return LoadedModel{checkpoint.string(), load_gguf_model(checkpoint.string(), allow_nonfinite)};
+  }
   if (fs::is_directory(checkpoint) && fs::exists(checkpoint / "config.json")) {
     return LoadedModel{checkpoint.string(), load_hf_model(checkpoint.string(), allow_nonfinite)};
   }
@@ -54,12 +59,13 @@ LoadedModel load_model(const std::string& path, bool allow_nonfinite) {
     checkpoint = candidates[0];
   }
   LMSHRINK_CHECK(checkpoint.extension() == ".bin", checkpoint.string(),
-                 ": unknown model format (supported: a Hugging Face directory with config.json, a llama2.c .bin file or a directory holding one)");
+                 ": unknown model format (supported: a Hugging Face directory with config.json, a GGUF file (.gguf), a llama2.c .bin file or a directory holding one)");
   return LoadedModel{checkpoint.string(), load_llama2c(checkpoint.string(), allow_nonfinite)};
 }
 
 std::string find_tokenizer_path(const std::string& tokenizer_path, const LoadedModel& model) {
   std::string path = tokenizer_path;
+  if (path.empty() && is_gguf_path(model.path)) path = model.path;  // a GGUF carries its tokenizer
   if (path.empty()) {
     fs::path dir = fs::is_directory(model.path) ? fs::path(model.path) : fs::path(model.path).parent_path();
     if (dir.empty()) dir = ".";
@@ -86,8 +92,8 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, con
   std::string path = find_tokenizer_path(tokenizer_path, model);
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer_file(path);
   int64_t model_vocab = model.model->config().vocab_size;
-  // tokenizer.json may cover fewer ids than the embedding has rows (Qwen pads it); llama2.c's
-  // tokenizer.bin always has exactly the model's vocabulary.
+  // tokenizer.json (and a GGUF's byte-level vocabulary) may cover fewer ids than the embedding has rows (Qwen pads
+  // it); llama2.c's tokenizer.bin (and a GGUF's SentencePiece vocabulary) always has exactly the model's vocabulary.
   bool exact = dynamic_cast<const Llama2cTokenizer*>(tokenizer.get()) != nullptr;
   LMSHRINK_CHECK(exact ? tokenizer->vocab_size() == model_vocab : tokenizer->vocab_size() <= model_vocab, path,
                  ": tokenizer has ", tokenizer->vocab_size(), " tokens but the model ", model.path,
@@ -98,6 +104,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& tokenizer_path, con
 void copy_tokenizer_files(const std::string& tokenizer_file, const std::string& dir) {
   fs::path source = tokenizer_file;
   LMSHRINK_CHECK(fs::is_regular_file(source), tokenizer_file, ": the tokenizer to copy is not a file");
+  if (is_gguf_path(tokenizer_file)) {
+    write_gguf_tokenizer_files(tokenizer_file, dir);
+    return;
+  }
   if (source.extension() != ".json") {
     fs::copy_file(source, fs::path(dir) / "tokenizer.bin", fs::copy_options::overwrite_existing);
     return;

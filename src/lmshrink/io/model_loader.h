@@ -1,5 +1,6 @@
 // Resolves a user-given model path to a loaded model and finds its tokenizer. A path is a Hugging
-// Face directory (config.json + safetensors), a llama2.c .bin file, or a directory holding one.
+// Face directory (config.json + safetensors), a GGUF file (.gguf: gguf_model.h; its tokenizer is its metadata), a
+// llama2.c .bin file, or a directory holding one.
 #pragma once
 #include <memory>
 #include <string>
@@ -28,7 +29,7 @@ std::string find_tokenizer_path(const std::string& tokenizer_path, const LoadedM
 
 // Copies a model's tokenizer into a model directory being written: a tokenizer.json with its
 // tokenizer_config.json, special_tokens_map.json and generation_config.json siblings when present,
-// or a llama2.c tokenizer as tokenizer.bin.
+// a llama2.c tokenizer as tokenizer.bin, or a GGUF's tokenizer as one of these (gguf_tokenizer.h).
 void copy_tokenizer_files(const std::string& tokenizer_file, const std::string& dir);
 
 }  // namespace lmshrink

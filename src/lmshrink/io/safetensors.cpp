@@ -16,17 +16,6 @@
 
 namespace lmshrink {
 
-struct SafetensorsFile::Mapping {
-  void* address = nullptr;
-  size_t bytes = 0;
-  ~Mapping() {
-    if (address && address != MAP_FAILED) {
-      unregister_mapping(address);
-      munmap(address, bytes);
-    }
-  }
-};
-
 namespace {
 
 // The safetensors dtypes lmshrink reads and writes, with their torch types.
@@ -60,22 +49,11 @@ std::string safetensors_dtype_name(at::ScalarType type, const std::string& tenso
   return dtype_name_of(type, tensor_name);
 }
 
-SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), mapping_(std::make_shared<Mapping>()) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  LMSHRINK_CHECK(fd >= 0, path, ": cannot open safetensors file");
-  struct stat st {};
-  ::fstat(fd, &st);
-  int64_t file_bytes = st.st_size;
-  if (file_bytes > 0) {
-    mapping_->bytes = static_cast<size_t>(file_bytes);
-    mapping_->address = ::mmap(nullptr, mapping_->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  }
-  ::close(fd);
+SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path), mapping_(map_file(path, "safetensors file")) {
+  int64_t file_bytes = mapping_->bytes;
   LMSHRINK_CHECK(file_bytes >= 8, path, ": truncated safetensors file (", file_bytes, " bytes; the header length alone is 8)");
-  LMSHRINK_CHECK(mapping_->address != MAP_FAILED, path, ": mmap failed");
-  register_mapping(mapping_->address, mapping_->bytes);  // streaming work drops its pages (mapped_pages.h)
-  const char* base = static_cast<const char*>(mapping_->address);
-  SafetensorsHeader header = parse_safetensors_header(std::string_view(base, mapping_->bytes), file_bytes, path);
+  const char* base = reinterpret_cast<const char*>(mapping_->address);
+  SafetensorsHeader header = parse_safetensors_header(std::string_view(base, file_bytes), file_bytes, path);
   buffer_ = reinterpret_cast<const uint8_t*>(base) + header.buffer_offset;
   tensors_ = std::move(header.tensors);
   metadata_ = std::move(header.metadata);
@@ -94,7 +72,7 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
     std::memcpy(copy.data_ptr(), data, info.end - info.begin);
     return copy;
   }
-  std::shared_ptr<Mapping> keep_alive = mapping_;
+  std::shared_ptr<MappedFile> keep_alive = mapping_;
   return torch::from_blob(const_cast<uint8_t*>(data), info.shape, [keep_alive](void*) {}, options);
 }
 

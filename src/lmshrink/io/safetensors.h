@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/io/safetensors_header.h"
 
 namespace lmshrink {
@@ -31,9 +32,8 @@ class SafetensorsFile {
   at::Tensor tensor(const std::string& name) const;
 
  private:
-  struct Mapping;
   std::string path_;
-  std::shared_ptr<Mapping> mapping_;
+  std::shared_ptr<MappedFile> mapping_;
   const uint8_t* buffer_ = nullptr;  // start of the data buffer
   std::map<std::string, SafetensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "lmshrink/io/gguf_tokenizer.h"
 #include "lmshrink/tokenizer/hf_tokenizer.h"
 #include "lmshrink/tokenizer/llama2c_tokenizer.h"
 #include "lmshrink/util/error.h"
@@ -20,7 +21,9 @@ std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path) {
   std::string extension = fs::path(path).extension().string();
   if (extension == ".bin") return std::make_unique<Llama2cTokenizer>(path);
   if (extension == ".json") return std::make_unique<HfTokenizer>(path);
-  fail(path, ": unknown tokenizer kind (expected a llama2.c .bin, a tokenizer.json, or a folder holding tokenizer.json)");
+  if (extension == ".gguf") return read_gguf_tokenizer(path);
+  fail(path, ": unknown tokenizer kind (expected a llama2.c .bin, a tokenizer.json, a .gguf, or a folder holding "
+       "tokenizer.json)");
 }
 
 }  // namespace lmshrink

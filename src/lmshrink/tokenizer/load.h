@@ -8,7 +8,8 @@
 
 namespace lmshrink {
 
-// path ending in .bin -> Llama2cTokenizer; ending in .json -> HfTokenizer; a directory ->
+// path ending in .bin -> Llama2cTokenizer; ending in .json -> HfTokenizer; ending in .gguf -> the GGUF's tokenizer
+// metadata (io/gguf_tokenizer.h); a directory ->
 // HfTokenizer on <dir>/tokenizer.json. Anything else, or a missing file, throws lmshrink::Error.
 std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path);
 
