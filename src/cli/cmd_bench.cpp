@@ -128,7 +128,7 @@ Command add_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "Prefill/decode speed, memory and bandwidth ceiling of a model (CPU)");
   cmd->add_option("model", args->model,
-                  "Hugging Face directory, llama2.c .bin, compressed model directory, or synthetic:llama-3.2-1b / "
+                  "Hugging Face directory, GGUF file, llama2.c .bin, compressed model directory, or synthetic:llama-3.2-1b / "
                   "synthetic:tiny (seeded random weights)")
       ->required();
   cmd->add_option("--prompt-tokens", args->throughput.prompt_tokens, "prompt length P")->check(at_least(1));

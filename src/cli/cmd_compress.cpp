@@ -120,7 +120,7 @@ void run_compress(const CompressArgs& args) {
 Command add_compress(CLI::App& app) {
   auto a = std::make_shared<CompressArgs>();
   CLI::App* cmd = app.add_subcommand("compress", "Compress the block projections (" + method_names() + ") and save the model");
-  cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("model", a->model, "Hugging Face directory, GGUF file, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--method", a->method, "svd (data-free), asvd (activation-aware), svd-llm (whitened), cospadi "
                                          "(K-SVD sparse dictionary), compot (orthogonal dictionary), rocket (knapsack + "

@@ -157,7 +157,7 @@ Command add_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Evaluate a model: perplexity under a named protocol and zero-shot tasks "
                                              "(lm-eval-harness 0.4 conventions)");
-  cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("model", args->model, "Hugging Face directory, GGUF file, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer file (default: beside the model)");
   cmd->add_option("--ppl", args->ppl_file, "text file to score (wiki.test.raw for --protocol wikitext-doc)");
   cmd->add_option("--protocol", args->protocol, "gptq (all tokens of non-overlapping windows), llamacpp "

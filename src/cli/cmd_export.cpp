@@ -91,7 +91,7 @@ void run_export(const ExportArgs& args) {
 Command add_export(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Export a (compressed) model as a plain dense Hugging Face checkpoint or a GGUF file for llama.cpp");
-  cmd->add_option("model", args->model, "compressed or plain model directory (or llama2.c .bin)")->required();
+  cmd->add_option("model", args->model, "compressed or plain model directory (or a GGUF file or llama2.c .bin)")->required();
   cmd->add_option("--dense", args->dense_out, "output directory of a plain HF checkpoint (written atomically)");
   cmd->add_option("--gguf", args->gguf_out, "output .gguf file for llama.cpp (written atomically)");
   cmd->add_option("--type", args->gguf_type, "GGUF matrix type: auto (the checkpoint's own: bf16, f16 or f32; default), f32, f16, bf16 or q8_0");

@@ -66,7 +66,7 @@ void run_generate(const GenerateArgs& args) {
 Command add_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   CLI::App* cmd = app.add_subcommand("generate", "Generate text from a model (streams to stdout)");
-  cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("model", args->model, "Hugging Face directory, GGUF file, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer file (default: tokenizer.bin / tok*.bin beside the model)");
   cmd->add_option("--prompt", args->prompt, "prompt text")->default_val("Once upon a time");
   cmd->add_option("--max-tokens", args->max_tokens, "new tokens to generate")->check(at_least(0));

@@ -90,7 +90,7 @@ void run_inspect(const InspectArgs& args) {
 Command add_inspect(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd = app.add_subcommand("inspect", "Architecture, shapes, parameters and bytes per module type");
-  cmd->add_option("model", args->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("model", args->model, "Hugging Face directory, GGUF file, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("--json", args->json, "write a JSON record here");
   cmd->add_flag("--allow-nonfinite", args->allow_nonfinite,
                 "load weights holding NaN or Inf and count the layers that do (every other command refuses them)");

@@ -84,7 +84,7 @@ Command add_profile(CLI::App& app) {
   auto a = std::make_shared<ProfileArgs>();
   CLI::App* cmd = app.add_subcommand("profile", "ROCKET layer profile: per matrix, the error of every candidate (rate, ks), "
                                                 "for compress --method rocket --profile");
-  cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("model", a->model, "Hugging Face directory, GGUF file, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "the profile JSON to write (atomically)")->required();
   cmd->add_option("--targets", a->targets, "all (default), attn, mlp, or a comma list of q,k,v,o,gate,up,down");
   cmd->add_option("--rates", a->rates, "candidate rates, first:last:step or a comma list (default 0.05:0.70:0.05)");

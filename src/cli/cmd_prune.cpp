@@ -110,7 +110,7 @@ Command add_prune(CLI::App& app) {
   auto a = std::make_shared<PruneArgs>();
   PruneOptions& o = a->options;
   CLI::App* cmd = app.add_subcommand("prune", "Remove transformer blocks (replaceme, uidl, shortgpt) and save the model");
-  cmd->add_option("model", a->model, "Hugging Face directory, llama2.c .bin file, or a directory holding one")->required();
+  cmd->add_option("model", a->model, "Hugging Face directory, GGUF file, llama2.c .bin file, or a directory holding one")->required();
   cmd->add_option("-o,--out", a->out, "output directory (written atomically; must not exist unless --force)")->required();
   cmd->add_option("--method", o.method, "replaceme (blocks replaced by a merged linear map), uidl (same selection, "
                                         "dropped), shortgpt (lowest Block Influence layers dropped)")->required();

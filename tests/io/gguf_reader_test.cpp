@@ -14,6 +14,7 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <tuple>
 
 #include "lmshrink/io/gguf_export.h"
 #include "lmshrink/io/gguf_file.h"
@@ -115,6 +116,32 @@ TEST(GgufTokenizer, Gpt2VocabularyFromMetadataMatchesLlamaCppsTestPairs) { expec
 
 TEST(GgufTokenizer, LlamaSpmVocabularyFromMetadataMatchesLlamaCppsTestPairs) {
   expect_vocab_tests("ggml-vocab-llama-spm.gguf");
+}
+
+// Llama-3's and Qwen3's tokenizer.json exported into a GGUF and read back from its metadata: llama.cpp's test pairs
+// for their pre-tokenizers, and the same ids as the tokenizer.json for a page of WikiText.
+TEST(GgufTokenizer, ByteLevelVocabulariesReadBackFromTheirOwnExports) {
+  fs::path dir = lmshrink::testing::temp_dir("bpe");
+  std::string wikitext = read_all(shared_path("data/wikitext2/wiki.test.raw")).substr(0, 20000);
+  for (auto [shape, tokenizer, tests] : {std::tuple{"llama-3.2-1b", "llama3", "llama-bpe"}, {"qwen3-8b", "qwen3", "qwen2"}}) {
+    fs::path model = dir / tokenizer;
+    auto result = lmshrink::testing::run_lmshrink(std::string("synthesize --shape ") + shape + " --hidden 64 --layers 1 "
+                                                  "--heads 2 --kv-heads 1 --mlp 128 --dtype f32 -o " + model.string(), "synth");
+    ASSERT_EQ(result.exit_code, 0) << result.stderr_text;
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
+      fs::copy_file(shared_path(std::string("tokenizers/") + tokenizer + "/" + name), model / name);
+    }
+    std::string gguf = (dir / (std::string(tokenizer) + ".gguf")).string();
+    lmshrink::LoadedModel loaded = lmshrink::load_model(model.string());
+    auto original = lmshrink::load_tokenizer("", loaded);
+    lmshrink::write_gguf_model(*loaded.model, *original, (model / "tokenizer.json").string(), gguf, GgufTensorType::kF16);
+    auto read = lmshrink::read_gguf_tokenizer(gguf);
+    for (const VocabCase& vocab_case : read_vocab_cases(std::string("ggml-vocab-") + tests + ".gguf")) {
+      EXPECT_EQ(read->encode(vocab_case.input, false, false), vocab_case.expected) << tests << ": " << vocab_case.input;
+    }
+    EXPECT_EQ(read->encode(wikitext, true, false), original->encode(wikitext, true, false)) << tokenizer;
+    EXPECT_EQ(std::make_pair(read->bos_id(), read->eos_id()), std::make_pair(original->bos_id(), original->eos_id())) << tokenizer;
+  }
 }
 
 // A small valid GGUF: two tensors (F32 and Q8_0) and a few key-values, for the malformed-input tests.
