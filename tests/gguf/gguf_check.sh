@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # GGUF export against an independent llama.cpp (node-llama-cpp 3.22.1, its prebuilt CPU build; issue 24):
-#   1. stories260K (real) exported F32: llama.cpp's tokens for 4 KB of TinyStories equal lmshrink's, and its greedy
-#      continuation of "Once upon a time" (60 tokens) equals lmshrink's token for token;
-#   2. the greedy continuation of a ReplaceMe-pruned stories260K (4 blocks) the same way; an svd-llm 30 % stories260K
+#   1. stories260K (real) exported F32: llama.cpp's tokens for 4 KB of TinyStories equal lmshrink's, its greedy
+#      continuation of "Once upon a time" (60 tokens) equals lmshrink's token for token, and its perplexity under
+#      llama-perplexity's protocol (n_ctx 128, 30 KB of TinyStories) equals `lmshrink eval --protocol llamacpp`'s
+#      within 1e-3 relative (measured 2e-5);
+#      The same file read by lmshrink (GGUF input) gives llama.cpp's perplexity within 1e-3, and the F16, BF16 and Q8_0
+#      files read by lmshrink give llama.cpp's next-token log-probabilities on the same file within the tolerances below;
+#   2. the greedy continuation and perplexity of a ReplaceMe-pruned stories260K (4 blocks) the same way; an svd-llm 30 % stories260K
 #      (multiplied back to dense on export): next-token log-probabilities within 1e-3; stories260K exported F16,
 #      BF16 and Q8_0: llama.cpp's next-token log-probabilities within each type's rounding of lmshrink's float32 ones
 #      (measured 1.5e-4, 8.4e-4 and 7.1e-3 relative; checked at 1e-3, 5e-3 and 3e-2; a wrong layout gives ~1);
@@ -59,21 +63,42 @@ same_logits() {  # same_logits MODEL GGUF [TOLERANCE, default 1e-3]
     jq -c '{prompt_tokens_equal, relative_error, tolerance}'
 }
 
+same_ppl() {  # same_ppl MODEL GGUF: llama-perplexity's protocol at n_ctx 128 on 30 KB of TinyStories, within 1e-3
+  rm -f "$WORK/eval.json" "$WORK/ppl.json"
+  "$BIN" --quiet eval "$1" --ppl "$WORK/ppl-text.txt" --protocol llamacpp --seq-len 128 --json "$WORK/eval.json" > /dev/null
+  $REF perplexity "$2" "$WORK/ppl-text.txt" 128 > "$WORK/ppl.json"
+  local ours theirs
+  ours=$(jq '.ppl' "$WORK/eval.json")
+  theirs=$(jq '.ppl' "$WORK/ppl.json")
+  echo "  perplexity: lmshrink $ours, llama.cpp $theirs"
+  jq -e -n --argjson a "$ours" --argjson b "$theirs" '(($a - $b) | fabs) <= 1e-3 * $a' > /dev/null
+}
+
+head -c 30000 "$SHARED/data/tinystories/tinystories-valid-eval.txt" > "$WORK/ppl-text.txt"
 "$BIN" --quiet export "$STORIES" --gguf "$WORK/stories.gguf" --type f32 > /dev/null
 check "stories260K F32: tokens of 4 KB of TinyStories" same_tokens "$WORK/stories.gguf"
 check "stories260K F32: greedy continuation" same_greedy "$STORIES" "$WORK/stories.gguf"
+check "stories260K F32: llama.cpp perplexity (llamacpp protocol) equals lmshrink's within 1e-3" \
+  same_ppl "$STORIES" "$WORK/stories.gguf"
+
+check "stories260K F32 read back by lmshrink: perplexity equals llama.cpp's on the same file within 1e-3" \
+  same_ppl "$WORK/stories.gguf" "$WORK/stories.gguf"
 
 for typed in "f16 1e-3" "bf16 5e-3" "q8_0 3e-2"; do
   read -r type tolerance <<< "$typed"
   "$BIN" --quiet export "$STORIES" --gguf "$WORK/stories-$type.gguf" --type "$type" > /dev/null
   check "stories260K ${type^^}: next-token log-probabilities within $tolerance" \
     same_logits "$STORIES" "$WORK/stories-$type.gguf" "$tolerance"
+  check "stories260K ${type^^} read back by lmshrink: next-token log-probabilities within $tolerance of llama.cpp's" \
+    same_logits "$WORK/stories-$type.gguf" "$WORK/stories-$type.gguf" "$tolerance"
 done
 
 "$BIN" --quiet prune "$STORIES" -o "$WORK/pruned" --method replaceme --blocks 1 --calib tinystories \
   --calib-samples 32 --threads 1 > /dev/null
 "$BIN" --quiet export "$WORK/pruned" --gguf "$WORK/pruned.gguf" --type f32 > /dev/null
 check "ReplaceMe-pruned stories260K F32: greedy continuation" same_greedy "$WORK/pruned" "$WORK/pruned.gguf"
+check "ReplaceMe-pruned stories260K F32: llama.cpp perplexity equals lmshrink's within 1e-3" \
+  same_ppl "$WORK/pruned" "$WORK/pruned.gguf"
 "$BIN" --quiet compress "$STORIES" -o "$WORK/svdllm" --method svd-llm --ratio 0.3 --calib tinystories \
   --calib-samples 16 --threads 1 > /dev/null
 "$BIN" --quiet export "$WORK/svdllm" --gguf "$WORK/svdllm.gguf" --type f32 > /dev/null

@@ -6,6 +6,7 @@
 //                                                                       by "\n__ggml_vocab_test__\n", one line of ids
 //                                                                       per input, no BOS): exits 1 on a mismatch
 //   node llama_cpp_reference.mjs greedy MODEL.gguf PROMPT STEPS         BOS + prompt, then STEPS greedy tokens
+//   node llama_cpp_reference.mjs perplexity MODEL.gguf TEXT N_CTX        llama-perplexity's protocol at context N_CTX
 //   node llama_cpp_reference.mjs probs MODEL.gguf PROMPT                next-token probabilities after BOS + prompt
 //   node llama_cpp_reference.mjs compare MODEL.gguf PROMPT RECORD.json TOLERANCE
 //                                                                       ‖log p_llama.cpp − log p_lmshrink‖ / ‖log p_lmshrink‖
@@ -53,6 +54,34 @@ async function probabilities(prompt) {
   for (const [token, p] of value.probabilities) probs[token] = p;
   await context.dispose();
   return { prompt_tokens: tokens, probabilities: probs };
+}
+
+// llama-perplexity's protocol (tools/perplexity): the text tokenized with BOS, cut into windows of n_ctx tokens,
+// each window's first token replaced by BOS (when the vocabulary has one), and only the second half scored: the
+// logits at positions n_ctx/2 .. n_ctx-2 predict the tokens after them. Perplexity = exp(mean NLL), in float64.
+async function perplexity(textPath, nCtx) {
+  const { context, sequence } = await newSequence(nCtx, 1);
+  const tokens = withBos(readFileSync(textPath, "utf8"));
+  const windows = Math.floor(tokens.length / nCtx), first = Math.floor(nCtx / 2);
+  let nllSum = 0, scored = 0;
+  for (let w = 0; w < windows; w++) {
+    const window = tokens.slice(w * nCtx, (w + 1) * nCtx);
+    if (model.tokens.bos != null && model.tokens.shouldPrependBosToken) window[0] = model.tokens.bos;
+    const input = window.map((token, j) => (j >= first && j < nCtx - 1 ? [token, { generateNext: { logits: true } }] : token));
+    await sequence.clearHistory();
+    const output = await sequence.controlledEvaluate(input);
+    for (let j = first; j < nCtx - 1; j++) {
+      const logits = output[j].next.logits;  // Map token -> logit
+      let max = -Infinity;
+      for (const value of logits.values()) max = Math.max(max, value);
+      let sum = 0;
+      for (const value of logits.values()) sum += Math.exp(value - max);
+      nllSum -= logits.get(tokens[w * nCtx + j + 1]) - max - Math.log(sum);
+      scored++;
+    }
+  }
+  await context.dispose();
+  return { ppl: Math.exp(nllSum / scored), nll: nllSum / scored, tokens_scored: scored, windows, n_ctx: nCtx };
 }
 
 async function bench(promptTokens, genTokens, threads, repeats) {
@@ -110,6 +139,7 @@ let result;
 if (mode === "tokenize") result = { tokens: withBos(readFileSync(rest[0], "utf8")) };
 else if (mode === "vocab-tests") result = vocabTests(rest[0], rest[1]);
 else if (mode === "greedy") result = await greedy(rest[0], Number(rest[1]));
+else if (mode === "perplexity") result = await perplexity(rest[0], Number(rest[1]));
 else if (mode === "probs") result = await probabilities(rest[0]);
 else if (mode === "compare") result = await compare(rest[0], rest[1], Number(rest[2]));
 else if (mode === "bench") result = await bench(Number(rest[0]), Number(rest[1]), threadsArg, Number(rest[3] ?? 3));
