@@ -48,6 +48,10 @@ void run_gguf_export(const ExportArgs& args) {
   GgufExportResult result = write_gguf_model(*loaded.model, *tokenizer, tokenizer_file, args.gguf_out, type);
   std::string fallback = result.f16_fallback_tensors == 0 ? "" : ", " + std::to_string(result.f16_fallback_tensors) +
                                                                      " matrices in F16 (rows not a multiple of 32)";
+  if (result.context_length < loaded.model->config().max_position_embeddings) {
+    fallback += ", context_length " + std::to_string(result.context_length) + " (the sliding window: llama.cpp attends "
+                "to the whole context, lmshrink refuses sequences beyond the window)";
+  }
   std::printf("wrote %s: GGUF v3, architecture %s, %s matrices, %lld bytes, %lld compressed layers multiplied back to "
               "dense%s\n",
               args.gguf_out.c_str(), result.architecture.c_str(), gguf_tensor_type_name(type).c_str(),

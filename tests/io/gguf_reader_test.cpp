@@ -304,6 +304,19 @@ TEST(GgufRoundTrip, F32ExportReadsBackToBitIdenticalLogitsForEveryFamily) {
   }
 }
 
+// A Mistral sliding window shorter than the context is written as the context length: read back, the model has
+// that context and the same logits.
+TEST(GgufRoundTrip, ASlidingWindowShorterThanTheContextIsWrittenAsTheContextLength) {
+  fs::path dir = lmshrink::testing::temp_dir("window");
+  fs::path mistral = synthetic_family("mistral-7b", dir);
+  nlohmann::json config = nlohmann::json::parse(read_all((mistral / "config.json").string()));
+  config["sliding_window"] = 64;
+  std::ofstream(mistral / "config.json") << config.dump(1);
+  std::string gguf = export_gguf(mistral.string(), dir / "w.gguf", GgufTensorType::kF32);
+  EXPECT_EQ(lmshrink::load_model(gguf).model->config().max_position_embeddings, 64);
+  EXPECT_TRUE(torch::equal(logits_of(mistral.string()), logits_of(gguf)));
+}
+
 // F16/BF16: every weight read back equals the source's rounded by libtorch's conversion; Q8_0: within half a step of
 // its block's scale (max|x| / 127 / 2); norms stay float32.
 TEST(GgufRoundTrip, TypedExportsReadBackAsTheSourceRoundedToTheType) {

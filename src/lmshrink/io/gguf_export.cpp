@@ -122,7 +122,7 @@ void add_model_metadata(GgufWriter& gguf, const ModelConfig& c, const std::strin
   gguf.add_uint32("general.file_type", file_type_code(type));
   gguf.add_uint32("general.alignment", 32);
   const std::pair<const char*, int64_t> sizes[] = {
-      {"context_length", c.max_position_embeddings}, {"embedding_length", c.hidden_size},
+      {"context_length", gguf_context_length(c)}, {"embedding_length", c.hidden_size},
       {"block_count", c.num_layers},                 {"feed_forward_length", c.intermediate_size},
       {"attention.head_count", c.num_heads},         {"attention.head_count_kv", c.num_kv_heads},
       {"attention.key_length", c.head_dim},          {"attention.value_length", c.head_dim}};
@@ -211,6 +211,11 @@ int64_t write_block(GgufWriter& gguf, TransformerBlock& block, const ModelConfig
 
 }  // namespace
 
+int64_t gguf_context_length(const ModelConfig& config) {
+  bool window_shorter = config.sliding_window > 0 && config.sliding_window < config.max_position_embeddings;
+  return window_shorter ? config.sliding_window : config.max_position_embeddings;
+}
+
 std::string gguf_architecture(const ModelConfig& config) {
   const std::string& arch = config.architecture;
   if (arch.empty() || arch == "LlamaForCausalLM" || arch == "MistralForCausalLM") return "llama";
@@ -232,13 +237,11 @@ GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer
   const ModelConfig& c = model.config();
   GgufExportResult result;
   result.architecture = gguf_architecture(c);
+  result.context_length = gguf_context_length(c);
   const auto* spm = dynamic_cast<const Llama2cTokenizer*>(&tokenizer);
   const auto* bpe = dynamic_cast<const HfTokenizer*>(&tokenizer);
   LMSHRINK_CHECK(spm != nullptr || bpe != nullptr, "GGUF export: unknown tokenizer type");
   LMSHRINK_CHECK(model.lm_head().format() == "dense", "GGUF export: a compressed lm_head cannot be exported yet");
-  LMSHRINK_CHECK(c.sliding_window == 0 || c.sliding_window >= c.max_position_embeddings,
-                 "GGUF export: a sliding attention window (", c.sliding_window, ") shorter than the context is not "
-                 "written to GGUF yet");
   GgufWriter gguf;
   add_model_metadata(gguf, c, result.architecture, type);
   if (spm != nullptr) {

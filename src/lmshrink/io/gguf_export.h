@@ -25,7 +25,12 @@ struct GgufExportResult {
   int64_t densified_layers = 0;   // compressed projections multiplied back to dense
   int64_t f16_fallback_tensors = 0;  // Q8_0 requested but rows not a multiple of 32
   std::string architecture;       // GGUF general.architecture
+  int64_t context_length = 0;     // written as <arch>.context_length
 };
+
+// The context length written: the model's, or a Mistral-style sliding window when shorter (llama.cpp's llama graph
+// attends to the whole context; within the window, which lmshrink also never exceeds, the two are the same model).
+int64_t gguf_context_length(const ModelConfig& config);
 
 // The GGUF architecture of a model (llama, qwen2, qwen3); throws lmshrink::Error naming the unsupported one.
 std::string gguf_architecture(const ModelConfig& config);
