@@ -4,7 +4,9 @@
 # --profile-metric whitened profile (calibration-weighted errors); mckp + --refine-steps 100; mckp then
 # `lmshrink heal` (HEAL_TOKENS tokens, default 131072 = 512 windows, of the TinyStories calib file, windows of 256, lr 1e-3;
 # HEAL_TOKENS=0 skips it); ORDER="…" runs only the named variants;
-# cospadi and compot (defaults) for reference.
+# cospadi and compot (defaults) for reference; with quantized factors (ORDER names them): compot-int8,
+# rocket-mckp-int8, rocket-mckp-int4 and rocket-mckp-auto (the knapsack picks 16-bit, int8 or int4 factors per
+# matrix); their profiles are of the quantized factors (`lmshrink profile --quantize`).
 # Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
 # accounting; statistics cached once, the ROCKET profiles (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
 # once per metric with `lmshrink profile` and reused by every rocket run.
@@ -37,7 +39,13 @@ ppl() { "$BIN" --quiet eval "$1" --ppl "$2" --protocol gptq --seq-len 512 | sed 
 start=$(date +%s.%N)
 "$BIN" --quiet profile "$MODEL" -o "$WORK/profile.json" "${CALIB_FLAGS[@]}" > /dev/null
 profile_seconds=$(jq -r '.seconds * 100 | round / 100' "$WORK/profile.json")
+ORDER=${ORDER:-svd-llm cospadi compot rocket-uniform rocket-mckp rocket-mckp-whitened rocket-mckp-refine}
 "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-whitened.json" --profile-metric whitened "${CALIB_FLAGS[@]}" > /dev/null
+for bits in int8 int4 auto; do  # profiles of quantized factors, only for the variants that use them
+  if [[ " $ORDER " == *" rocket-mckp-$bits "* ]]; then
+    "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$bits.json" --quantize "$bits" "${CALIB_FLAGS[@]}" > /dev/null
+  fi
+done
 
 declare -A VARIANTS=(
   [svd-llm]="--method svd-llm"
@@ -47,8 +55,11 @@ declare -A VARIANTS=(
   [rocket-mckp-refine]="--method rocket --alloc mckp --profile $WORK/profile.json --refine-steps 100"
   [cospadi]="--method cospadi"
   [compot]="--method compot"
+  [compot-int8]="--method compot --quantize int8"
+  [rocket-mckp-int8]="--method rocket --alloc mckp --quantize int8 --profile $WORK/profile-int8.json"
+  [rocket-mckp-int4]="--method rocket --alloc mckp --quantize int4 --profile $WORK/profile-int4.json"
+  [rocket-mckp-auto]="--method rocket --alloc mckp --quantize auto --profile $WORK/profile-auto.json"
 )
-ORDER=${ORDER:-svd-llm cospadi compot rocket-uniform rocket-mckp rocket-mckp-whitened rocket-mckp-refine}
 
 table="$WORK/table.md"
 {

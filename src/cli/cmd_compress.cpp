@@ -48,7 +48,7 @@ std::vector<MatrixProfile> read_profile(const std::string& path, const Transform
   try {
     nlohmann::json json = nlohmann::json::parse(read_text_file(path, "--profile"));
     return profile_from_json(json, model, options.targets, accounting_name(options.dictionary.accounting),
-                             options.rocket.profile_metric, path);
+                             options.rocket.profile_metric, path, options.dictionary.quantize_bits);
   } catch (const nlohmann::json::exception& e) {
     fail(path, ": not a valid profile (", e.what(), ")");
   }

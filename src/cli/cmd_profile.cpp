@@ -6,6 +6,7 @@
 
 #include "cli/calibration.h"
 #include "cli/commands.h"
+#include "cli/compress_flags.h"
 #include "lmshrink/compress/pipeline.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/io/model_loader.h"
@@ -22,7 +23,8 @@ const FieldFlags kProfileFlags = {{"rocket.grid.rates", "--rates"}, {"rocket.gri
                                   {"targets", "--targets"}, {"rocket.profile_metric", "--profile-metric"}};
 
 struct ProfileArgs {
-  std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full", metric = "weight";
+  std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full", metric = "weight", quantize = "none";
+  int64_t quant_group = 128;
   double importance_exponent = 0.5, oversparsify = 0.005;
   CalibArgs calib;
 };
@@ -33,6 +35,9 @@ ProfileSettings profile_settings(const ProfileArgs& args) {
   if (!args.ks.empty()) settings.grid.ks = parse_grid_list(args.ks, "--ks");
   check_profile_grid(settings.grid);
   settings.cost.accounting = parse_accounting(args.accounting);
+  settings.cost.quantize_bits = quantize_bits(args.quantize);
+  LMSHRINK_CHECK(args.quant_group >= 1, "--quant-group must be positive, got ", args.quant_group);
+  settings.cost.quant_group = args.quant_group;
   settings.importance_exponent = args.importance_exponent;
   settings.oversparsify = args.oversparsify;
   settings.metric = parse_profile_metric(args.metric, "--profile-metric");
@@ -92,6 +97,9 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--accounting", a->accounting, "sizes: full (index storage counted, default) or effective");
   cmd->add_option("--profile-metric", a->metric, "the error: weight (||W - W'|| / ||W||, the reference code's, "
                                                  "default) or whitened (||X(W - W')|| / ||XW||)");
+  cmd->add_option("--quantize", a->quantize, "factors as compress --quantize will store them: none (default), int8 or int4 "
+                                             "(sizes count codes and scales, errors are of the dequantized layer)");
+  cmd->add_option("--quant-group", a->quant_group, "values per fp16 scale with --quantize (default 128)");
   cmd->add_option("--importance-exponent", a->importance_exponent, "λ of the importance |c| ν^λ (default 0.5)");
   cmd->add_option("--oversparsify", a->oversparsify, "β, the per-column over-sparsification (default 0.005)");
   add_calibration_flags(*cmd, a->calib);

@@ -23,14 +23,15 @@ const FieldFlags kCompressFlags = {
     {"masa.groups", "--masa-groups"}, {"masa.residual_rank", "--masa-residual-rank"}, {"masa.mix", "--masa-mix"},
     {"calib.n_samples", "--calib-samples"}, {"calib.seq_len", "--calib-seq-len"}};
 
-namespace {
-
 int quantize_bits(const std::string& name) {
   if (name == "none") return 0;
   if (name == "int8") return 8;
   if (name == "int4") return 4;
-  fail("--quantize: expected none, int8 or int4, got '", name, "'");
+  if (name == "auto") return DictionaryOptions::kAutoBits;
+  fail("--quantize: expected none, int8, int4 or auto (rocket), got '", name, "'");
 }
+
+namespace {
 
 std::string default_text(double value) { return str_cat(" (default ", value, ")"); }
 
@@ -63,7 +64,7 @@ void add_dictionary_flags(CLI::App& cmd, CompressArgs& a) {
                                      "mckp (rocket's default: multi-choice knapsack over the profile)");
   cmd.add_option("--alloc-min-ratio", d.alloc_min_ratio, "--alloc dynamic: least ratio of any matrix" + default_text(d.alloc_min_ratio));
   cmd.add_option("--alloc-max-ratio", d.alloc_max_ratio, "--alloc dynamic: largest ratio of any matrix" + default_text(d.alloc_max_ratio));
-  cmd.add_option("--quantize", a.quantize, "cospadi/compot factors: none (default), int8 or int4 (group RTN)");
+  cmd.add_option("--quantize", a.quantize, "cospadi/compot/rocket factors: none (default), int8 or int4 (group RTN; sizes and rocket's profile count the codes and scales), or auto (rocket: the knapsack picks 16-bit, int8 or int4 per matrix)");
   cmd.add_option("--quant-group", d.quant_group, "values per fp16 scale with --quantize" + default_text(d.quant_group));
 }
 

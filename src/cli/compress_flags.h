@@ -37,4 +37,7 @@ void add_compress_flags(CLI::App& cmd, CompressArgs& args);
 // the method. Throws lmshrink::Error naming the field of a bad value.
 CompressOptions compress_options(const CompressArgs& args);
 
+// --quantize's value: none 0, int8 8, int4 4; throws naming the flag otherwise.
+int quantize_bits(const std::string& name);
+
 }  // namespace lmshrink::cli

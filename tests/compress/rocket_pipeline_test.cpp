@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <set>
+
 #include "lmshrink/calib/corpus.h"
 #include "lmshrink/calib/sampling.h"
 #include "lmshrink/calib/streaming.h"
@@ -69,21 +71,29 @@ TEST(RocketPipelineTest, ProfileAllocateCompressIsDeterministicAndMeetsTheBudget
 }
 
 TEST(RocketPipelineTest, EveryLayerCostsWhatItsProfileOptionPromised) {
-  auto model = stories();
-  CompressResult result = compress_model(*model, fixture().tokens, rocket_options(0.4, "mckp"), &fixture().stats);
-  ASSERT_EQ(result.layers.size(), result.profile.size());
-  int sparse = 0;
-  for (size_t i = 0; i < result.layers.size(); ++i) {
-    const CompressedLayer& l = result.layers[i];
-    double promised = -1.0;
-    for (const ProfileOption& o : result.profile[i].options) {
-      if (o.rate == l.ratio && (o.rate == 0 || o.ks == l.ks)) promised = o.kept_words;
+  for (int bits : {0, 8, -1}) {  // 16-bit factors, int8, and bits chosen per matrix by the knapsack
+    auto model = stories();
+    CompressOptions options = rocket_options(0.4, "mckp");
+    options.dictionary.quantize_bits = bits;
+    CompressResult result = compress_model(*model, fixture().tokens, options, &fixture().stats);
+    ASSERT_EQ(result.layers.size(), result.profile.size());
+    int sparse = 0;
+    std::set<int> bits_used;
+    for (size_t i = 0; i < result.layers.size(); ++i) {
+      const CompressedLayer& l = result.layers[i];
+      double promised = -1.0;
+      for (const ProfileOption& o : result.profile[i].options) {
+        if (o.rate == l.ratio && (o.rate == 0 || (o.ks == l.ks && o.bits == l.bits))) promised = o.kept_words;
+      }
+      EXPECT_DOUBLE_EQ(l.words_full, promised) << l.name << " bits " << bits;
+      EXPECT_GE(l.whitened_error, 0.0) << l.name;
+      sparse += l.atoms > 0;
+      if (l.ratio > 0) bits_used.insert(l.bits);
     }
-    EXPECT_DOUBLE_EQ(l.words_full, promised) << l.name;
-    EXPECT_GE(l.whitened_error, 0.0) << l.name;
-    sparse += l.atoms > 0;
+    EXPECT_GT(sparse, 0);  // the knapsack picks sparse (ks > 1) options somewhere
+    if (bits >= 0) EXPECT_EQ(bits_used, std::set<int>{bits});
+    EXPECT_GE(result.allocated_ratio, 0.4 - 1e-9);
   }
-  EXPECT_GT(sparse, 0);  // the knapsack picks sparse (ks > 1) options somewhere
 }
 
 TEST(RocketPipelineTest, SavedProfileRoundTripsAndBadProfilesAreErrors) {
@@ -112,6 +122,10 @@ TEST(RocketPipelineTest, SavedProfileRoundTripsAndBadProfilesAreErrors) {
   inconsistent["matrices"][0]["options"][1]["nonzeros"] = 1000;  // s > r
   EXPECT_THROW(profile_from_json(inconsistent, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
   EXPECT_THROW(profile_from_json(nlohmann::json::array(), *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
+  EXPECT_THROW(profile_from_json(json, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json", 8), Error);  // int8 run
+  nlohmann::json bad_bits = json;
+  bad_bits["matrices"][0]["options"][1]["bits"] = 5;
+  EXPECT_THROW(profile_from_json(bad_bits, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
 }
 
 TEST(RocketPipelineTest, BadRocketOptionsAreErrors) {

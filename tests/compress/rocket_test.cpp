@@ -15,6 +15,9 @@
 #include <numeric>
 #include <set>
 
+#include "lmshrink/calib/gram.h"
+#include "lmshrink/compress/compress_options.h"
+#include "lmshrink/compress/compress_result.h"
 #include "lmshrink/compress/dict_group.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/compress/svd_llm.h"
@@ -173,6 +176,32 @@ TEST(RocketTest, SizesFollowTheReferenceFormulas) {
   EXPECT_LE(with_index->kept_words, 0.7 * 64 * 172);
 }
 
+// Quantized factors are sized as stored: int8/int4 codes plus an fp16 scale per group (dict_size.h), low rank (ks 1)
+// included as DictSparse with s = r and its index; the same rate then buys more atoms than with 16-bit values, and a
+// size whose atoms would exceed min(d1, d2) is skipped as for 16-bit values (low rates at int4, for instance).
+TEST(RocketTest, QuantizedSizesCountCodesScalesAndIndex) {
+  int valid = 0;
+  for (int bits : {8, 4}) {
+    DictCost cost{Accounting::kFull, bits, 128};
+    for (double rate : {0.3, 0.5, 0.7}) {
+      for (double ks : {1.0, 2.0}) {
+        auto size = rocket_size(64, 172, rate, ks, cost);
+        if (!size) continue;
+        ++valid;
+        double words = dict_words(64, 172, 1, {size->atoms, size->nonzeros}, cost);
+        EXPECT_DOUBLE_EQ(size->kept_words, words);
+        EXPECT_LE(words, (1 - rate) * 64 * 172);
+        EXPECT_LE(size->atoms, 64);
+        EXPECT_EQ(size->nonzeros, ks == 1.0 ? size->atoms : size->atoms / 2);
+        auto unquantized = rocket_size(64, 172, rate, ks, DictCost{Accounting::kFull, 0, 128});
+        if (unquantized) EXPECT_GT(size->atoms, unquantized->atoms) << bits << " " << rate << " " << ks;
+      }
+    }
+  }
+  EXPECT_GE(valid, 6);
+  EXPECT_FALSE(rocket_size(64, 172, 0.3, 2.0, DictCost{Accounting::kFull, 4, 128}));  // 111 atoms > 64
+}
+
 TEST(RocketProfileTest, KeepsTheBestKsPerRateAfterTheUncompressedOption) {
   DenseLinear layer = layer_of(24, 40, 41);
   at::Tensor gram = gram_of(24, 42);
@@ -244,6 +273,41 @@ TEST(RocketProfileTest, WhitenedMetricIsTheActivationErrorOfTheChosenFit) {
     EXPECT_NEAR(chosen.error, best, 1e-9) << "rate " << chosen.rate;  // the best ks of the rate
   }
   EXPECT_LT(profile.options[1].error, profile.options[2].error);
+}
+
+// --quantize auto profiles every rate at 16, 8 and 4 bits; each quantized option's error is that of the layer
+// compress stores (its dequantized weight against W, a float64 loop), within the rate's budget of words.
+TEST(RocketProfileTest, QuantizedOptionsCarryTheErrorOfTheStoredLayer) {
+  DenseLinear layer = layer_of(64, 96, 46);
+  LayerStats stats;
+  stats.accumulate(torch::matmul(randn64({256, 64}, 47), randn64({64, 64}, 48)));  // correlated calibration rows
+  at::Tensor gram = stats.gram;
+  ProfileSettings settings;
+  settings.grid = {{0.5, 0.7}, {1.0, 2.0}};
+  settings.cost.quantize_bits = -1;
+  settings.cost.quant_group = 32;
+  MatrixProfile profile = profile_matrix("m", layer, gram, settings);
+  ASSERT_EQ(profile.options.size(), 7u);  // uncompressed, then 2 rates at each of 16, 8 and 4 bits
+  EXPECT_EQ((std::vector<int>{profile.options[1].bits, profile.options[3].bits, profile.options[5].bits}),
+            (std::vector<int>{0, 8, 4}));
+  at::Tensor w = layer.dense().to(torch::kFloat64);
+  for (size_t i = 1; i < profile.options.size(); ++i) {
+    const ProfileOption& option = profile.options[i];
+    std::unique_ptr<Linear> slot = std::make_unique<DenseLinear>(layer.weight());
+    RocketCompressOptions rocket;
+    compress_rocket_layer(slot, "m", &stats, rocket, option, {option.bits, 32});
+    at::Tensor w_hat = slot->dense().to(torch::kFloat64);
+    auto wa = w.accessor<double, 2>(), ha = w_hat.accessor<double, 2>();
+    double residual = 0.0, energy = 0.0;
+    for (int64_t r = 0; r < w.size(0); ++r) {
+      for (int64_t c = 0; c < w.size(1); ++c) residual += (wa[r][c] - ha[r][c]) * (wa[r][c] - ha[r][c]), energy += wa[r][c] * wa[r][c];
+    }
+    EXPECT_NEAR(option.error, std::sqrt(residual / energy), 1e-6 * option.error) << "rate " << option.rate << " bits " << option.bits;
+    EXPECT_EQ(slot->format(), option.bits == 0 && option.ks == 1.0 ? "lowrank" : "dictsparse");
+  }
+  for (const ProfileOption& option : profile.options) {  // every option within its rate's budget, whatever the bits
+    EXPECT_LE(option.kept_words, (1.0 - option.rate) * profile.dense_words + 1e-9) << option.rate << " " << option.bits;
+  }
 }
 
 TEST(RocketProfileTest, GridParsingAndBadGrids) {

@@ -50,8 +50,11 @@ void check_rocket_options(const CompressOptions& options) {
   LMSHRINK_CHECK(options.ratio > 0.0 && options.ratio < 1.0, "ratio: expected a fraction in (0, 1), got ", options.ratio);
   LMSHRINK_CHECK(r.alloc == Alloc::kMckp || r.alloc == Alloc::kUniform, "rocket.alloc: rocket takes mckp or uniform, got '",
                  alloc_name(r.alloc), "'");
-  LMSHRINK_CHECK(options.dictionary.quantize_bits == 0,
-                 "dictionary.quantize_bits: rocket factors are not quantized by this version");
+  LMSHRINK_CHECK(options.dictionary.quantize_bits == 0 || options.dictionary.quantize_bits == 8 ||
+                     options.dictionary.quantize_bits == 4 || options.dictionary.quantize_bits == DictionaryOptions::kAutoBits,
+                 "dictionary.quantize_bits: expected 0, 8, 4 or -1 (auto: per matrix), got ", options.dictionary.quantize_bits);
+  LMSHRINK_CHECK(options.dictionary.quant_group >= 1, "dictionary.quant_group must be positive, got ",
+                 options.dictionary.quant_group);
   LMSHRINK_CHECK(options.mode == Mode::kOneShot, "mode: rocket profiles and compresses on one-shot statistics; use one-shot");
   LMSHRINK_CHECK(r.precision >= 1 && r.precision <= 10'000'000, "rocket.precision: expected 1 .. 10,000,000, got ",
                  r.precision);
@@ -83,7 +86,7 @@ void check_dictionary_options(const Transformer& model, const CompressOptions& o
                  "dictionary.alloc dynamic allocates per matrix; use dictionary.groups 1");
   LMSHRINK_CHECK(d.quantize_bits == 0 || d.quantize_bits == 8 || d.quantize_bits == 4,
                  "dictionary.quantize_bits: expected 0, 8 or 4, got ", d.quantize_bits);
-  LMSHRINK_CHECK(d.quantize_bits == 0 || dict, "dictionary.quantize_bits applies to the factors of cospadi and compot; ",
+  LMSHRINK_CHECK(d.quantize_bits == 0 || dict, "dictionary.quantize_bits applies to the factors of cospadi, compot and rocket; ",
                  method, " layers are not quantized by this version");
   LMSHRINK_CHECK(d.quant_group >= 1, "dictionary.quant_group must be positive, got ", d.quant_group);
 }

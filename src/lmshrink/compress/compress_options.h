@@ -47,7 +47,8 @@ struct DictionaryOptions {  // cospadi, compot (accounting and quantization also
   double tolerance = 1e-4;                     // compot: stop when the relative objective decrease falls below
   Alloc alloc = Alloc::kUniform;               // kUniform or kDynamic (pooled spectrum, allocation.h)
   double alloc_min_ratio = 0.05, alloc_max_ratio = 0.80;
-  int quantize_bits = 0;                       // 0, 8 or 4: RTN-quantized factors
+  int quantize_bits = 0;                       // 0, 8 or 4: RTN-quantized factors; rocket also kAutoBits
+  static constexpr int kAutoBits = -1;         // rocket: the knapsack picks 16-bit, int8 or int4 factors per matrix
   int64_t quant_group = 128;                   // values per fp16 scale
 };
 

@@ -37,6 +37,7 @@ struct CompressedLayer {
   double whitened_error = -1.0;   // ‖X (W − Ŵ)‖² / ‖X W‖² with the layer's own Gram; −1 when data-free
   int64_t fit_iterations = 0;     // dict methods: alternations run
   double ks = 0.0;                // rocket: the chosen r / s (1: low rank; 0: left uncompressed)
+  int bits = 0;                   // rocket: the factors' bits (0: 16-bit values; 8 or 4: RTN)
   double profile_error = -1.0;    // rocket: the profiled ‖Ŵ − W‖_F / ‖W‖_F of the chosen option
   std::string rocket_stage;       // rocket: "eigenbasis", "least-squares" or "refined" (rocket.h)
 };

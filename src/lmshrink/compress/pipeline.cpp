@@ -113,7 +113,8 @@ void compress_window(Transformer& model, int64_t first, const std::vector<const 
       const LayerPlan& layer_plan = plan.at(names[l]);
       result.layers.push_back(
           options.method == Method::kRocket
-              ? compress_rocket_layer(*slots[l], names[l], inputs[l], options.rocket, layer_plan.rocket)
+              ? compress_rocket_layer(*slots[l], names[l], inputs[l], options.rocket, layer_plan.rocket,
+                                      {layer_plan.rocket.bits, options.dictionary.quant_group})
               : compress_low_rank(*slots[l], names[l], inputs[l], options, layer_plan.rank, layer_plan.ratio));
       progress.advance();
     }

@@ -157,7 +157,8 @@ RocketFit fit_rocket(const at::Tensor& whitened_n_m, const RocketBasis& basis, c
 }
 
 CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::string& name, const LayerStats* stats,
-                                      const RocketCompressOptions& r, const ProfileOption& choice) {
+                                      const RocketCompressOptions& r, const ProfileOption& choice,
+                                      const FactorQuantization& quantization) {
   const Linear& layer = *slot;
   CompressedLayer record = layer_record(name, layer, layer, 0.0);
   if (choice.rate == 0.0) {  // the knapsack left this matrix dense
@@ -172,17 +173,18 @@ CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::
   RocketBasis basis = rocket_basis(problem.whitened, problem.lower, layer.dense().t());
   RocketFit fit = fit_rocket(problem.whitened, basis, rocket);
   std::unique_ptr<Linear> compressed;
-  if (choice.nonzeros == choice.atoms) {
+  if (choice.nonzeros == choice.atoms && quantization.bits == 0) {
     at::Tensor a = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, /*upper=*/true);  // S⁻ᵀ D [in, r]
     compressed = std::make_unique<LowRankLinear>(a.to(torch::kFloat32), dense_code(fit.fit.code, choice.atoms).to(torch::kFloat32),
                                                  layer.bias());
   } else {
-    compressed = std::move(make_group_layers(problem, fit.fit, {&layer}, {name}, {})[0]);
+    compressed = std::move(make_group_layers(problem, fit.fit, {&layer}, {name}, quantization)[0]);
   }
   record = layer_record(name, layer, *compressed, choice.rate);
-  if (choice.nonzeros == choice.atoms) record.rank = choice.atoms;
+  if (choice.nonzeros == choice.atoms && quantization.bits == 0) record.rank = choice.atoms;
   else record.atoms = choice.atoms, record.nonzeros = choice.nonzeros;
   record.ks = choice.ks;
+  record.bits = quantization.bits;
   record.profile_error = choice.error;
   record.rocket_stage = fit.chosen;
   record.gram_shift = problem.gram_shift;

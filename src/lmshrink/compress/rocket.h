@@ -29,6 +29,7 @@
 #include <string>
 
 #include "lmshrink/compress/cospadi.h"
+#include "lmshrink/compress/dict_group.h"
 
 namespace lmshrink {
 
@@ -81,9 +82,11 @@ struct ProfileOption;
 struct RocketCompressOptions;
 class Linear;
 // One matrix of a compress run at its allocated option (rocket_alloc.h): whitened with the layer's Gram, fitted,
-// and mapped back to a DictSparse layer, or to a LowRank one A = S⁻ᵀ D (a triangular solve) when s = r (ks = 1). A
-// choice of rate 0 leaves the matrix dense. Replaces the slot and returns the layer's record (compress_result.h).
+// and mapped back to a DictSparse layer, or to a LowRank one A = S⁻ᵀ D (a triangular solve) when s = r (ks = 1) and the
+// factors are not quantized; quantized factors (quantization.bits 8 or 4) are always stored as DictSparse, low rank
+// as s = r. A choice of rate 0 leaves the matrix dense. Replaces the slot and returns the layer's record.
 CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::string& name, const LayerStats* stats,
-                                      const RocketCompressOptions& options, const ProfileOption& choice);
+                                      const RocketCompressOptions& options, const ProfileOption& choice,
+                                      const FactorQuantization& quantization = {});
 
 }  // namespace lmshrink

@@ -16,7 +16,7 @@ std::vector<ProfileOption> uniform_choice(const std::vector<MatrixProfile>& prof
   for (const MatrixProfile& m : profile) {
     const ProfileOption* found = nullptr;
     for (const ProfileOption& o : m.options) {
-      if (std::abs(o.rate - ratio) < 1e-9) found = &o;
+      if (std::abs(o.rate - ratio) < 1e-9 && (!found || o.error < found->error)) found = &o;  // the best bits there
     }
     LMSHRINK_CHECK(found, m.name, ": the profile has no option at rate ", ratio, " (rocket.alloc uniform needs the target rate "
                    "in the profile's grid, and a valid size there)");

@@ -68,7 +68,8 @@ void check_profile_grid(const ProfileGrid& grid) {
 
 std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, double ks, const DictCost& cost) {
   int64_t max_rank = std::min(d1, d2);
-  if (ks <= 1.0 + 1e-9) {
+  const bool low_rank = ks <= 1.0 + 1e-9;
+  if (low_rank && cost.quantize_bits == 0) {
     int64_t r = static_cast<int64_t>(std::floor((1.0 - rate) * static_cast<double>(d1 * d2) / static_cast<double>(d1 + d2)));
     if (r < 1 || r > max_rank) return std::nullopt;
     return RocketSize{r, r, static_cast<double>(low_rank_params(d1, d2, r))};
@@ -79,7 +80,8 @@ std::optional<RocketSize> rocket_size(int64_t d1, int64_t d2, double rate, doubl
   } catch (const Error&) {
     return std::nullopt;  // the rate leaves s = 0 at this ks
   }
-  if (size.atoms > max_rank || size.nonzeros >= size.atoms) return std::nullopt;
+  // Quantized factors are stored as DictSparse, low rank (ks = 1) included: s = r nonzeros, index counted.
+  if (size.atoms > max_rank || (size.nonzeros >= size.atoms && !low_rank)) return std::nullopt;
   return RocketSize{size.atoms, size.nonzeros, dict_words(d1, d2, 1, size, cost)};
 }
 
@@ -92,14 +94,33 @@ double weight_space_error(const DictProblem& problem, const RocketFit& fit, cons
   return residual.norm().item<double>() / std::max(weight_norm, 1e-300);
 }
 
-// The profile's error of one fit (rocket_profile_format.h ProfileMetric).
+// The error of the layer compression would store: with quantized factors, its dequantized weight Ŵ [n, m] against W
+// (weight metric) or Sᵀ Ŵ against W_L (whitened metric).
+double quantized_error(ProfileMetric metric, const DictProblem& problem, const RocketFit& fit, const Linear& layer,
+                       const at::Tensor& weight_n_m, double weight_norm, const FactorQuantization& quantization) {
+  auto stored = make_group_layers(problem, fit.fit, {&layer}, {"profile"}, quantization);
+  at::Tensor approx_n_m = stored[0]->dense().t().to(torch::kFloat64);
+  if (metric == ProfileMetric::kWeight) return (approx_n_m - weight_n_m).norm().item<double>() / std::max(weight_norm, 1e-300);
+  at::Tensor residual = torch::matmul(problem.lower.t(), approx_n_m) - problem.whitened;
+  return residual.norm().item<double>() / std::max(std::sqrt(problem.weight_energy), 1e-300);
+}
+
+// The profile's error of one fit (rocket_profile_format.h ProfileMetric), of its quantized factors when they are.
 double profile_error(ProfileMetric metric, const DictProblem& problem, const RocketBasis& basis, const RocketFit& fit,
-                     const at::Tensor& weight_n_m, double weight_norm) {
+                     const at::Tensor& weight_n_m, double weight_norm, const Linear& layer, const DictCost& cost) {
+  if (cost.quantize_bits != 0) {
+    return quantized_error(metric, problem, fit, layer, weight_n_m, weight_norm, {cost.quantize_bits, cost.quant_group});
+  }
   if (metric == ProfileMetric::kWeight) return weight_space_error(problem, fit, weight_n_m, weight_norm);
   return std::sqrt(fit.fit.objective[0] / std::max(basis.energy, 1e-300));
 }
 
 }  // namespace
+
+std::vector<int> profile_bit_choices(int quantize_bits) {
+  if (quantize_bits == -1) return {0, 8, 4};
+  return {quantize_bits};
+}
 
 MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const at::Tensor& gram_in_in,
                              const ProfileSettings& settings) {
@@ -111,17 +132,23 @@ MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const
   at::Tensor weight = layer.dense().t().to(torch::kFloat64);
   RocketBasis basis = rocket_basis(problem.whitened, problem.lower, weight);
   double weight_norm = weight.norm().item<double>();
-  for (double rate : settings.grid.rates) {
-    std::optional<ProfileOption> best;
-    for (double ks : settings.grid.ks) {
-      std::optional<RocketSize> size = rocket_size(d1, d2, rate, ks, settings.cost);
-      if (!size) continue;
-      RocketOptions options{size->atoms, size->nonzeros, settings.importance_exponent, settings.oversparsify, 0, 1e-3};
-      RocketFit fit = fit_rocket(problem.whitened, basis, options);
-      double error = profile_error(settings.metric, problem, basis, fit, weight, weight_norm);
-      if (!best || error < best->error) best = ProfileOption{rate, ks, size->atoms, size->nonzeros, size->kept_words, error};
+  for (int bits : profile_bit_choices(settings.cost.quantize_bits)) {
+    DictCost cost = settings.cost;
+    cost.quantize_bits = bits;
+    for (double rate : settings.grid.rates) {
+      std::optional<ProfileOption> best;
+      for (double ks : settings.grid.ks) {
+        std::optional<RocketSize> size = rocket_size(d1, d2, rate, ks, cost);
+        if (!size) continue;
+        RocketOptions options{size->atoms, size->nonzeros, settings.importance_exponent, settings.oversparsify, 0, 1e-3};
+        RocketFit fit = fit_rocket(problem.whitened, basis, options);
+        double error = profile_error(settings.metric, problem, basis, fit, weight, weight_norm, layer, cost);
+        if (!best || error < best->error) {
+          best = ProfileOption{rate, ks, size->atoms, size->nonzeros, size->kept_words, error, bits};
+        }
+      }
+      if (best) profile.options.push_back(*best);
     }
-    if (best) profile.options.push_back(*best);
   }
   return profile;
 }
@@ -159,21 +186,22 @@ nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const 
     nlohmann::json options = nlohmann::json::array();
     for (const ProfileOption& o : m.options) {
       options.push_back({{"rate", o.rate}, {"ks", o.ks}, {"atoms", o.atoms}, {"nonzeros", o.nonzeros},
-                         {"kept_words", o.kept_words}, {"error", o.error}});
+                         {"kept_words", o.kept_words}, {"error", o.error}, {"bits", o.bits}});
     }
     matrices.push_back({{"name", m.name}, {"in_features", m.in_features}, {"out_features", m.out_features},
                         {"dense_words", m.dense_words}, {"options", options}});
   }
   return {{"format", "lmshrink-rocket-profile"}, {"version", 1},
           {"accounting", accounting_name(settings.cost.accounting)}, {"metric", profile_metric_name(settings.metric)},
+          {"quantize_bits", settings.cost.quantize_bits},
           {"importance_exponent", settings.importance_exponent}, {"oversparsify", settings.oversparsify},
           {"grid", {{"rates", settings.grid.rates}, {"ks", settings.grid.ks}}}, {"matrices", matrices}};
 }
 
 std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
                                              const std::vector<std::string>& targets, const std::string& accounting,
-                                             ProfileMetric metric, const std::string& what) {
-  std::map<std::string, MatrixProfile> by_name = parse_profile_json(json, accounting, metric, what);
+                                             ProfileMetric metric, const std::string& what, int quantize_bits) {
+  std::map<std::string, MatrixProfile> by_name = parse_profile_json(json, accounting, metric, what, quantize_bits);
   std::vector<MatrixProfile> profile;
   for (int64_t layer = 0; layer < model.config().num_layers; ++layer) {
     for (const std::string& projection : targets) {

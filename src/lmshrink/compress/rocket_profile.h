@@ -51,6 +51,10 @@ struct ProfileSettings {
   ProfileMetric metric = ProfileMetric::kWeight;  // the reference's; whitened measured worse (docs/results.md)
 };
 
+// The factor bits profiled for a cost's quantize_bits: that one (0, 8 or 4), or all three for -1 (the knapsack then
+// chooses bits per matrix, issue 23 item 3).
+std::vector<int> profile_bit_choices(int quantize_bits);
+
 // One matrix: layer W and the Gram XᵀX of its input, float64 [in, in].
 MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const at::Tensor& gram_in_in,
                              const ProfileSettings& settings);
@@ -64,9 +68,10 @@ std::vector<MatrixProfile> profile_model(const Transformer& model, const at::Ten
 // The saved profile: {"format": "lmshrink-rocket-profile", "version": 1, "accounting", "metric", "grid", "matrices": [...]}.
 nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const ProfileSettings& settings);
 // Parses and validates a saved profile (rocket_profile_format.h) against the model and targets; throws naming `what`
-// (the file) on an empty or inconsistent profile, another accounting or metric, or a matrix missing or of another shape.
+// (the file) on an empty or inconsistent profile, another accounting, metric or factor quantization, or a matrix missing
+// or of another shape.
 std::vector<MatrixProfile> profile_from_json(const nlohmann::json& json, const Transformer& model,
                                              const std::vector<std::string>& targets, const std::string& accounting,
-                                             ProfileMetric metric, const std::string& what);
+                                             ProfileMetric metric, const std::string& what, int quantize_bits = 0);
 
 }  // namespace lmshrink

@@ -24,6 +24,7 @@ struct ProfileOption {
   int64_t atoms = 0, nonzeros = 0;
   double kept_words = 0.0;
   double error = 0.0;  // the profile's metric: ‖X (Ŵ − W)‖_F / ‖X W‖_F or ‖Ŵ − W‖_F / ‖W‖_F
+  int bits = 0;        // factors: 0 (16-bit), 8 or 4 (RTN; sizes and error of the dequantized layer)
 };
 
 struct MatrixProfile {
@@ -36,9 +37,11 @@ struct MatrixProfile {
 // The matrices of a saved profile by name, every option checked for consistency (sizes within the matrix, finite
 // non-negative errors). Throws lmshrink::Error naming `what` (the file) on another format or version, another
 // accounting than `accounting` or another metric than `metric`, an empty or inconsistent profile, or a field of the wrong JSON type.
+// quantize_bits: the run's factor quantization (0, 8, 4, or -1: per matrix), which must equal the profile's
+// "quantize_bits" (absent: 0). An option's "bits" (absent: the profile's, or 0) must be 0, 8 or 4.
 std::map<std::string, MatrixProfile> parse_profile_json(const nlohmann::json& json, const std::string& accounting,
-                                                         ProfileMetric metric, const std::string& what);
+                                                         ProfileMetric metric, const std::string& what, int quantize_bits = 0);
 std::map<std::string, MatrixProfile> parse_profile_text(std::string_view text, const std::string& accounting,
-                                                         ProfileMetric metric, const std::string& what);
+                                                         ProfileMetric metric, const std::string& what, int quantize_bits = 0);
 
 }  // namespace lmshrink

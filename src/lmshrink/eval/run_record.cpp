@@ -41,6 +41,7 @@ nlohmann::json layer_records(const CompressResult& result) {
     if (l.gram_shift > 0) entry["gram_shift"] = l.gram_shift;
     if (l.profile_error >= 0) {
       entry["ks"] = l.ks;
+      entry["bits"] = l.bits;
       entry["profile_error"] = l.profile_error;
       if (!l.rocket_stage.empty()) entry["rocket_stage"] = l.rocket_stage;
     }
