@@ -19,7 +19,8 @@ BIN=${1:-build/lmshrink}
 WORK=${2:-/tmp/lmshrink_rocket_sweep}
 RATIOS=${3:-0.2 0.3 0.4}
 SHARED=../shared
-MODEL=$SHARED/models/stories260K/stories260K.bin
+MODEL=${MODEL:-$SHARED/models/stories260K/stories260K.bin}  # MODEL=…/aidreams260K.bin SEQ=128 for the other real model
+SEQ=${SEQ:-512}
 TINY=$SHARED/data/tinystories/tinystories-valid-eval.txt
 CALIB=$SHARED/data/tinystories/tinystories-valid-calib.txt
 HEAL_TOKENS=${HEAL_TOKENS:-131072}
@@ -32,9 +33,9 @@ EVAL_BYTES=${EVAL_BYTES:-200000}
 if [[ $EVAL_BYTES != 0 ]]; then
   head -c "$EVAL_BYTES" "$TINY" > "$WORK/tinystories-eval-head.txt" && TINY=$WORK/tinystories-eval-head.txt
 fi
-CALIB_FLAGS=(--calib "$CALIB" --calib-samples 256 --calib-seq-len 512 --seed 0 --stats-cache "$WORK/stats")
+CALIB_FLAGS=(--calib "$CALIB" --calib-samples 256 --calib-seq-len "$SEQ" --seed 0 --stats-cache "$WORK/stats")
 
-ppl() { "$BIN" --quiet eval "$1" --ppl "$2" --protocol gptq --seq-len 512 | sed -E 's/^ppl ([0-9.]+).*/\1/'; }
+ppl() { "$BIN" --quiet eval "$1" --ppl "$2" --protocol gptq --seq-len "$SEQ" | sed -E 's/^ppl ([0-9.]+).*/\1/'; }
 
 start=$(date +%s.%N)
 "$BIN" --quiet profile "$MODEL" -o "$WORK/profile.json" "${CALIB_FLAGS[@]}" > /dev/null
