@@ -17,6 +17,9 @@
 #      tokenizer.json, exported F32: llama.cpp tokenizes its own tokenizer test inputs (ggml-vocab-llama-bpe and
 #      ggml-vocab-qwen2 .inp) to exactly the expected ids (.out), and its next-token log-probabilities after a prompt
 #      match lmshrink's within 1e-3.
+#   5. a SentencePiece-style tokenizer.json (byte fallback, made from tok512.bin by spm_tokenizer_json.mjs as
+#      transformers' converter makes one) exported as a "llama" vocabulary: llama.cpp's tokens of 4 KB of TinyStories
+#      equal lmshrink's, as do lmshrink's reading the GGUF back, and next-token log-probabilities match within 1e-3.
 # Usage: tests/gguf/gguf_check.sh path/to/lmshrink. Fails loudly when node or node-llama-cpp is missing.
 set -euo pipefail
 BIN=$(realpath "${1:?usage: gguf_check.sh path/to/lmshrink}")
@@ -125,6 +128,23 @@ for pair in "llama-3.2-1b llama3 llama-bpe" "qwen3-8b qwen3 qwen2"; do
   check "SYNTHETIC $shape with the $tokenizer vocabulary: next-token log-probabilities within 1e-3" \
     same_logits "$WORK/bpe-$tokenizer" "$WORK/bpe-$tokenizer.gguf"
 done
+
+# A SentencePiece-style tokenizer.json (BPE with byte fallback, as Llama-2's and Mistral's), made from tok512.bin as
+# transformers' converter makes one from a tokenizer.model, on a SYNTHETIC Mistral: exported as a "llama" vocabulary.
+"$BIN" --quiet synthesize --shape mistral-7b --hidden 128 --layers 2 --heads 4 --kv-heads 2 --mlp 256 --vocab 512 \
+  --dtype f32 -o "$WORK/spm-json" > /dev/null
+node "$HERE/spm_tokenizer_json.mjs" "$STORIES/tok512.bin" "$WORK/spm-json" > /dev/null
+"$BIN" --quiet export "$WORK/spm-json" --gguf "$WORK/spm-json.gguf" --type f32 > /dev/null
+same_json_tokens() {  # llama.cpp's tokens of the 4 KB text equal lmshrink's tokenizer.json ones, and the GGUF read back
+  rm -f "$WORK/json-ours.json" "$WORK/json-theirs.json" "$WORK/json-back.json"
+  "$BIN" --quiet tokenize "$WORK/spm-json/tokenizer.json" --file "$WORK/text.txt" --bos --json | jq -c . > "$WORK/json-ours.json"
+  $REF tokenize "$WORK/spm-json.gguf" "$WORK/text.txt" | jq -c '.tokens' > "$WORK/json-theirs.json"
+  "$BIN" --quiet tokenize "$WORK/spm-json.gguf" --file "$WORK/text.txt" --bos --json | jq -c . > "$WORK/json-back.json"
+  cmp -s "$WORK/json-ours.json" "$WORK/json-theirs.json" && cmp -s "$WORK/json-ours.json" "$WORK/json-back.json"
+}
+check "SentencePiece-style tokenizer.json in GGUF: llama.cpp's and the read-back tokens of 4 KB equal lmshrink's" same_json_tokens
+check "SYNTHETIC mistral-7b with that vocabulary: next-token log-probabilities within 1e-3" \
+  same_logits "$WORK/spm-json" "$WORK/spm-json.gguf"
 
 if ((failures > 0)); then echo "gguf_check: $failures check(s) FAILED" >&2; exit 1; fi
 echo "gguf_check: all checks passed"

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <map>
+
 #include "lmshrink/io/gguf_tokenizer.h"
 #include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/linear_format.h"
@@ -63,6 +65,58 @@ void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, con
   gguf.add_bool("tokenizer.ggml.add_eos_token", false);
 }
 
+// A SentencePiece-style tokenizer.json (BPE with byte fallback: Llama-2, Mistral) as tokenizer.ggml.model "llama".
+// SentencePiece merges the adjacent pair whose concatenation has the best score; tokenizer.json ranks merges instead,
+// and Hugging Face's converter ordered them by the merged piece's score. So a piece's score is minus the rank of the
+// first merge that makes it (pieces no merge makes: below every merge); byte pieces, <unk> and added tokens score 0
+// and are typed byte, unknown and control (special) or user-defined.
+void add_spm_json_vocabulary(GgufWriter& gguf, const nlohmann::json& root, const HfTokenizer& tokenizer,
+                             const ModelConfig& config, const std::string& tokenizer_file) {
+  const nlohmann::json& bpe = root.at("model");
+  std::vector<std::string> tokens(static_cast<size_t>(config.vocab_size));
+  std::vector<int32_t> types(tokens.size(), kUnused);
+  for (auto it = bpe.at("vocab").begin(); it != bpe.at("vocab").end(); ++it) {
+    int64_t id = it.value().get<int64_t>();
+    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": token id ", id, " outside the model's vocabulary");
+    tokens[id] = it.key();
+    types[id] = is_byte_piece(it.key()) ? kByte : it.key() == bpe.value("unk_token", "") ? kUnknown : kNormal;
+  }
+  for (const nlohmann::json& added : root.value("added_tokens", nlohmann::json::array())) {
+    int64_t id = added.at("id").get<int64_t>();
+    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": added token id ", id, " outside the model's vocabulary");
+    tokens[id] = added.at("content").get<std::string>();
+    if (types[id] != kUnknown) types[id] = added.value("special", false) ? kControl : kUserDefined;
+  }
+  std::map<std::string, float> merged_score;  // piece -> minus the rank of the first merge making it
+  const nlohmann::json& merges = bpe.at("merges");
+  for (size_t rank = 0; rank < merges.size(); ++rank) {
+    const nlohmann::json& merge = merges[rank];
+    std::string piece = merge.is_string() ? merge.get<std::string>() : merge.at(0).get<std::string>() + " " +
+                                                                           merge.at(1).get<std::string>();
+    size_t space = piece.find(' ');
+    LMSHRINK_CHECK(space != std::string::npos, tokenizer_file, ": merge ", rank, " is not a pair");
+    merged_score.emplace(piece.erase(space, 1), -static_cast<float>(rank));
+  }
+  std::vector<float> scores(tokens.size(), 0.0f);
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (types[id] == kUnused) tokens[id] = "[PAD" + std::to_string(id) + "]";
+    if (types[id] != kNormal) continue;
+    auto found = merged_score.find(tokens[id]);
+    scores[id] = found != merged_score.end() ? found->second : -static_cast<float>(merges.size() + id);
+  }
+  gguf.add_string("tokenizer.ggml.model", "llama");
+  gguf.add_string_array("tokenizer.ggml.tokens", tokens);
+  gguf.add_float32_array("tokenizer.ggml.scores", scores);
+  gguf.add_int32_array("tokenizer.ggml.token_type", types);
+  if (tokenizer.bos_id() >= 0) gguf.add_uint32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokenizer.bos_id()));
+  if (tokenizer.eos_id() >= 0) gguf.add_uint32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokenizer.eos_id()));
+  for (size_t id = 0; id < tokens.size(); ++id) {
+    if (types[id] == kUnknown) gguf.add_uint32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(id));
+  }
+  gguf.add_bool("tokenizer.ggml.add_bos_token", !tokenizer.bos_side_ids().empty());
+  gguf.add_bool("tokenizer.ggml.add_eos_token", !tokenizer.eos_side_ids().empty());
+}
+
 // A byte-level BPE tokenizer.json (Llama-3, Qwen2/3) as tokenizer.ggml.model "gpt2", as llama.cpp's converter
 // writes it: the vocabulary by id up to the model's vocabulary size (ids without a token as "[PAD<id>]", unused),
 // added tokens as control (special) or user-defined, the merges as "a b", and the pre-tokenizer by family.
@@ -70,9 +124,9 @@ void add_bpe_vocabulary(GgufWriter& gguf, const HfTokenizer& tokenizer, const st
                         const ModelConfig& config, const std::string& arch) {
   nlohmann::json root = nlohmann::json::parse(tokenizer_json_text(tokenizer_file));
   const nlohmann::json& bpe = root.at("model");
-  LMSHRINK_CHECK(bpe.value("type", "") == "BPE" && !bpe.value("byte_fallback", false), tokenizer_file,
-                 ": GGUF export writes byte-level BPE tokenizer.json vocabularies (Llama-3, Qwen); this one is not "
-                 "(SentencePiece-style BPE with byte fallback: export its tokenizer.bin instead)");
+  LMSHRINK_CHECK(bpe.value("type", "") == "BPE", tokenizer_file, ": GGUF export writes BPE tokenizer.json vocabularies "
+                 "(byte-level: Llama-3, Qwen; SentencePiece-style with byte fallback: Llama-2, Mistral); this one is not BPE");
+  if (bpe.value("byte_fallback", false)) return add_spm_json_vocabulary(gguf, root, tokenizer, config, tokenizer_file);
   std::vector<std::string> tokens(static_cast<size_t>(config.vocab_size));
   std::vector<int32_t> types(tokens.size(), kUnused);
   for (auto it = bpe.at("vocab").begin(); it != bpe.at("vocab").end(); ++it) {

@@ -8,8 +8,8 @@
 // Compressed layers are multiplied back to dense, one block in memory at a time.
 // Tokenizers: llama2.c/SentencePiece vocabularies (tokenizer.bin) as tokenizer.ggml.model "llama" with scores and
 // token types; byte-level BPE tokenizer.json (Llama-3, Qwen) as "gpt2" with merges, token types and the
-// pre-tokenizer name ("llama-bpe" for Llama, "qwen2" for Qwen); a SentencePiece-style tokenizer.json (byte fallback)
-// is refused with an error that says to export its tokenizer.bin.
+// pre-tokenizer name ("llama-bpe" for Llama, "qwen2" for Qwen); a SentencePiece-style tokenizer.json (BPE with byte
+// fallback: Llama-2, Mistral) as "llama", each piece scored by minus the rank of the first merge that makes it.
 #pragma once
 #include <cstdint>
 #include <string>
