@@ -65,99 +65,97 @@ void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, con
   gguf.add_bool("tokenizer.ggml.add_eos_token", false);
 }
 
-// A SentencePiece-style tokenizer.json (BPE with byte fallback: Llama-2, Mistral) as tokenizer.ggml.model "llama".
-// SentencePiece merges the adjacent pair whose concatenation has the best score; tokenizer.json ranks merges instead,
-// and Hugging Face's converter ordered them by the merged piece's score. So a piece's score is minus the rank of the
-// first merge that makes it (pieces no merge makes: below every merge); byte pieces, <unk> and added tokens score 0
-// and are typed byte, unknown and control (special) or user-defined.
-void add_spm_json_vocabulary(GgufWriter& gguf, const nlohmann::json& root, const HfTokenizer& tokenizer,
-                             const ModelConfig& config, const std::string& tokenizer_file) {
+// A tokenizer.json's BPE vocabulary by id up to the model's vocabulary size, as llama.cpp's converter lays it out:
+// model tokens normal (with byte fallback: <0xXX> byte and the unk_token unknown), added tokens control (special) or
+// user-defined, ids without a token "[PAD<id>]" unused; and the merges as "a b".
+struct JsonVocabulary {
+  std::vector<std::string> tokens;
+  std::vector<int32_t> types;
+  std::vector<std::string> merges;
+};
+
+JsonVocabulary read_json_vocabulary(const nlohmann::json& root, const ModelConfig& config, const std::string& file) {
   const nlohmann::json& bpe = root.at("model");
-  std::vector<std::string> tokens(static_cast<size_t>(config.vocab_size));
-  std::vector<int32_t> types(tokens.size(), kUnused);
+  const bool byte_fallback = bpe.value("byte_fallback", false);
+  const std::string unk = bpe.contains("unk_token") && bpe["unk_token"].is_string() ? bpe["unk_token"].get<std::string>() : "";
+  JsonVocabulary vocabulary;
+  vocabulary.tokens.resize(static_cast<size_t>(config.vocab_size));
+  vocabulary.types.assign(vocabulary.tokens.size(), kUnused);
+  auto place = [&](int64_t id, const std::string& token, int32_t type) {
+    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, file, ": token id ", id, " outside the model's vocabulary");
+    vocabulary.tokens[id] = token;
+    if (vocabulary.types[id] != kUnknown) vocabulary.types[id] = type;
+  };
   for (auto it = bpe.at("vocab").begin(); it != bpe.at("vocab").end(); ++it) {
-    int64_t id = it.value().get<int64_t>();
-    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": token id ", id, " outside the model's vocabulary");
-    tokens[id] = it.key();
-    types[id] = is_byte_piece(it.key()) ? kByte : it.key() == bpe.value("unk_token", "") ? kUnknown : kNormal;
+    int32_t type = !byte_fallback ? kNormal : is_byte_piece(it.key()) ? kByte : it.key() == unk ? kUnknown : kNormal;
+    place(it.value().get<int64_t>(), it.key(), type);
   }
   for (const nlohmann::json& added : root.value("added_tokens", nlohmann::json::array())) {
-    int64_t id = added.at("id").get<int64_t>();
-    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": added token id ", id, " outside the model's vocabulary");
-    tokens[id] = added.at("content").get<std::string>();
-    if (types[id] != kUnknown) types[id] = added.value("special", false) ? kControl : kUserDefined;
+    place(added.at("id").get<int64_t>(), added.at("content").get<std::string>(),
+          added.value("special", false) ? kControl : kUserDefined);
   }
-  std::map<std::string, float> merged_score;  // piece -> minus the rank of the first merge making it
-  const nlohmann::json& merges = bpe.at("merges");
-  for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const nlohmann::json& merge = merges[rank];
-    std::string piece = merge.is_string() ? merge.get<std::string>() : merge.at(0).get<std::string>() + " " +
-                                                                           merge.at(1).get<std::string>();
-    size_t space = piece.find(' ');
-    LMSHRINK_CHECK(space != std::string::npos, tokenizer_file, ": merge ", rank, " is not a pair");
-    merged_score.emplace(piece.erase(space, 1), -static_cast<float>(rank));
+  for (size_t id = 0; id < vocabulary.tokens.size(); ++id) {
+    if (vocabulary.types[id] == kUnused) vocabulary.tokens[id] = "[PAD" + std::to_string(id) + "]";
   }
-  std::vector<float> scores(tokens.size(), 0.0f);
-  for (size_t id = 0; id < tokens.size(); ++id) {
-    if (types[id] == kUnused) tokens[id] = "[PAD" + std::to_string(id) + "]";
-    if (types[id] != kNormal) continue;
-    auto found = merged_score.find(tokens[id]);
-    scores[id] = found != merged_score.end() ? found->second : -static_cast<float>(merges.size() + id);
+  for (const nlohmann::json& merge : bpe.at("merges")) {
+    vocabulary.merges.push_back(merge.is_string() ? merge.get<std::string>()
+                                                  : merge.at(0).get<std::string>() + " " + merge.at(1).get<std::string>());
   }
-  gguf.add_string("tokenizer.ggml.model", "llama");
-  gguf.add_string_array("tokenizer.ggml.tokens", tokens);
-  gguf.add_float32_array("tokenizer.ggml.scores", scores);
-  gguf.add_int32_array("tokenizer.ggml.token_type", types);
+  return vocabulary;
+}
+
+void add_special_ids(GgufWriter& gguf, const HfTokenizer& tokenizer) {
   if (tokenizer.bos_id() >= 0) gguf.add_uint32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokenizer.bos_id()));
   if (tokenizer.eos_id() >= 0) gguf.add_uint32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokenizer.eos_id()));
-  for (size_t id = 0; id < tokens.size(); ++id) {
-    if (types[id] == kUnknown) gguf.add_uint32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(id));
-  }
   gguf.add_bool("tokenizer.ggml.add_bos_token", !tokenizer.bos_side_ids().empty());
   gguf.add_bool("tokenizer.ggml.add_eos_token", !tokenizer.eos_side_ids().empty());
 }
 
-// A byte-level BPE tokenizer.json (Llama-3, Qwen2/3) as tokenizer.ggml.model "gpt2", as llama.cpp's converter
-// writes it: the vocabulary by id up to the model's vocabulary size (ids without a token as "[PAD<id>]", unused),
-// added tokens as control (special) or user-defined, the merges as "a b", and the pre-tokenizer by family.
-void add_bpe_vocabulary(GgufWriter& gguf, const HfTokenizer& tokenizer, const std::string& tokenizer_file,
-                        const ModelConfig& config, const std::string& arch) {
+// A SentencePiece-style tokenizer.json (BPE with byte fallback: Llama-2, Mistral) as tokenizer.ggml.model "llama".
+// SentencePiece merges the adjacent pair whose concatenation has the best score; tokenizer.json ranks merges instead,
+// and Hugging Face's converter ordered them by the merged piece's score. So a normal piece's score is minus the rank
+// of the first merge that makes it (pieces no merge makes: below every merge); byte, unknown and added tokens score 0.
+void add_spm_json_vocabulary(GgufWriter& gguf, const JsonVocabulary& vocabulary, const HfTokenizer& tokenizer,
+                             const std::string& tokenizer_file) {
+  std::map<std::string, float> merged_score;  // piece -> minus the rank of the first merge making it
+  for (size_t rank = 0; rank < vocabulary.merges.size(); ++rank) {
+    std::string piece = vocabulary.merges[rank];
+    size_t space = piece.find(' ');
+    LMSHRINK_CHECK(space != std::string::npos, tokenizer_file, ": merge ", rank, " is not a pair");
+    merged_score.emplace(piece.erase(space, 1), -static_cast<float>(rank));
+  }
+  std::vector<float> scores(vocabulary.tokens.size(), 0.0f);
+  for (size_t id = 0; id < vocabulary.tokens.size(); ++id) {
+    if (vocabulary.types[id] != kNormal) continue;
+    auto found = merged_score.find(vocabulary.tokens[id]);
+    scores[id] = found != merged_score.end() ? found->second : -static_cast<float>(vocabulary.merges.size() + id);
+  }
+  gguf.add_string("tokenizer.ggml.model", "llama");
+  gguf.add_string_array("tokenizer.ggml.tokens", vocabulary.tokens);
+  gguf.add_float32_array("tokenizer.ggml.scores", scores);
+  gguf.add_int32_array("tokenizer.ggml.token_type", vocabulary.types);
+  for (size_t id = 0; id < vocabulary.tokens.size(); ++id) {
+    if (vocabulary.types[id] == kUnknown) gguf.add_uint32("tokenizer.ggml.unknown_token_id", static_cast<uint32_t>(id));
+  }
+  add_special_ids(gguf, tokenizer);
+}
+
+// A tokenizer.json vocabulary: byte-level BPE (Llama-3, Qwen2/3) as tokenizer.ggml.model "gpt2" with its merges and
+// the pre-tokenizer by family, as llama.cpp's converter writes it; SentencePiece-style BPE as "llama" (above).
+void add_json_vocabulary(GgufWriter& gguf, const HfTokenizer& tokenizer, const std::string& tokenizer_file,
+                         const ModelConfig& config, const std::string& arch) {
   nlohmann::json root = nlohmann::json::parse(tokenizer_json_text(tokenizer_file));
-  const nlohmann::json& bpe = root.at("model");
-  LMSHRINK_CHECK(bpe.value("type", "") == "BPE", tokenizer_file, ": GGUF export writes BPE tokenizer.json vocabularies "
-                 "(byte-level: Llama-3, Qwen; SentencePiece-style with byte fallback: Llama-2, Mistral); this one is not BPE");
-  if (bpe.value("byte_fallback", false)) return add_spm_json_vocabulary(gguf, root, tokenizer, config, tokenizer_file);
-  std::vector<std::string> tokens(static_cast<size_t>(config.vocab_size));
-  std::vector<int32_t> types(tokens.size(), kUnused);
-  for (auto it = bpe.at("vocab").begin(); it != bpe.at("vocab").end(); ++it) {
-    int64_t id = it.value().get<int64_t>();
-    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": token id ", id, " outside the model's vocabulary");
-    tokens[id] = it.key();
-    types[id] = kNormal;
-  }
-  for (const nlohmann::json& added : root.value("added_tokens", nlohmann::json::array())) {
-    int64_t id = added.at("id").get<int64_t>();
-    LMSHRINK_CHECK(id >= 0 && id < config.vocab_size, tokenizer_file, ": added token id ", id, " outside the model's vocabulary");
-    tokens[id] = added.at("content").get<std::string>();
-    types[id] = added.value("special", false) ? kControl : kUserDefined;
-  }
-  for (size_t id = 0; id < tokens.size(); ++id) {
-    if (types[id] == kUnused) tokens[id] = "[PAD" + std::to_string(id) + "]";
-  }
-  std::vector<std::string> merges;
-  for (const nlohmann::json& merge : bpe.at("merges")) {
-    merges.push_back(merge.is_string() ? merge.get<std::string>()
-                                       : merge.at(0).get<std::string>() + " " + merge.at(1).get<std::string>());
-  }
+  LMSHRINK_CHECK(root.at("model").value("type", "") == "BPE", tokenizer_file, ": GGUF export writes BPE tokenizer.json "
+                 "vocabularies (byte-level: Llama-3, Qwen; SentencePiece-style with byte fallback: Llama-2, Mistral); "
+                 "this one is not BPE");
+  JsonVocabulary vocabulary = read_json_vocabulary(root, config, tokenizer_file);
+  if (root.at("model").value("byte_fallback", false)) return add_spm_json_vocabulary(gguf, vocabulary, tokenizer, tokenizer_file);
   gguf.add_string("tokenizer.ggml.model", "gpt2");
   gguf.add_string("tokenizer.ggml.pre", arch == "llama" ? "llama-bpe" : "qwen2");
-  gguf.add_string_array("tokenizer.ggml.tokens", tokens);
-  gguf.add_int32_array("tokenizer.ggml.token_type", types);
-  gguf.add_string_array("tokenizer.ggml.merges", merges);
-  if (tokenizer.bos_id() >= 0) gguf.add_uint32("tokenizer.ggml.bos_token_id", static_cast<uint32_t>(tokenizer.bos_id()));
-  if (tokenizer.eos_id() >= 0) gguf.add_uint32("tokenizer.ggml.eos_token_id", static_cast<uint32_t>(tokenizer.eos_id()));
-  gguf.add_bool("tokenizer.ggml.add_bos_token", !tokenizer.bos_side_ids().empty());
-  gguf.add_bool("tokenizer.ggml.add_eos_token", !tokenizer.eos_side_ids().empty());
+  gguf.add_string_array("tokenizer.ggml.tokens", vocabulary.tokens);
+  gguf.add_int32_array("tokenizer.ggml.token_type", vocabulary.types);
+  gguf.add_string_array("tokenizer.ggml.merges", vocabulary.merges);
+  add_special_ids(gguf, tokenizer);
 }
 
 uint32_t file_type_code(GgufTensorType type) {  // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_BF16 32
@@ -301,7 +299,7 @@ GgufExportResult write_gguf_model(Transformer& model, const Tokenizer& tokenizer
   if (spm != nullptr) {
     add_spm_vocabulary(gguf, *spm, c);
   } else {
-    add_bpe_vocabulary(gguf, *bpe, tokenizer_file, c, result.architecture);
+    add_json_vocabulary(gguf, *bpe, tokenizer_file, c, result.architecture);
   }
   TensorPlan plan{gguf, type};
   declare_tensors(plan, model);
