@@ -86,8 +86,9 @@ void check_dictionary_options(const Transformer& model, const CompressOptions& o
                  "dictionary.alloc dynamic allocates per matrix; use dictionary.groups 1");
   LMSHRINK_CHECK(d.quantize_bits == 0 || d.quantize_bits == 8 || d.quantize_bits == 4,
                  "dictionary.quantize_bits: expected 0, 8 or 4, got ", d.quantize_bits);
-  LMSHRINK_CHECK(d.quantize_bits == 0 || dict, "dictionary.quantize_bits applies to the factors of cospadi, compot and rocket; ",
-                 method, " layers are not quantized by this version");
+  bool low_rank = options.method == Method::kSvd || options.method == Method::kAsvd || options.method == Method::kSvdLlm;
+  LMSHRINK_CHECK(d.quantize_bits == 0 || dict || low_rank, "dictionary.quantize_bits applies to the factors of svd, asvd, "
+                 "svd-llm, cospadi, compot and rocket; ", method, " layers are not quantized by this version");
   LMSHRINK_CHECK(d.quant_group >= 1, "dictionary.quant_group must be positive, got ", d.quant_group);
 }
 

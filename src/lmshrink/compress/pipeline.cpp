@@ -49,6 +49,9 @@ Plan uniform_plan(const Transformer& model, const CompressOptions& options) {
       if (dict) {
         entry.dict = dict_size_for_ratio(d1, d2, last - first, options.ratio, d.atoms_per_nonzero, dict_cost(options),
                                          options.method == Method::kCompot ? d1 : 0, what);
+      } else if (d.quantize_bits > 0) {  // quantized low rank: DictSparse with s = r (low_rank_builder.cpp)
+        entry.rank = std::min(dict_size_for_ratio(d1, d2, 1, options.ratio, 1.0, dict_cost(options), 0, what).atoms,
+                              std::min(d1, d2));
       } else {
         entry.rank = low_rank_for_ratio(d1, d2, options.ratio, what);
       }
