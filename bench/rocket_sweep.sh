@@ -5,8 +5,9 @@
 # `lmshrink heal` (HEAL_TOKENS tokens, default 131072 = 512 windows, of the TinyStories calib file, windows of 256, lr 1e-3;
 # HEAL_TOKENS=0 skips it); ORDER="…" runs only the named variants;
 # cospadi and compot (defaults) for reference; with quantized factors (ORDER names them): compot-int8,
-# rocket-mckp-int8, rocket-mckp-int4 and rocket-mckp-auto (the knapsack picks 16-bit, int8 or int4 factors per
-# matrix); their profiles are of the quantized factors (`lmshrink profile --quantize`).
+# rocket-mckp-int8, rocket-mckp-int4, rocket-mckp-auto (the knapsack picks 16-bit, int8 or int4 factors per
+# matrix) and rocket-mckp-int8-compot (COMPOT's fits as candidates too); their profiles are of the quantized factors
+# (`lmshrink profile --quantize`).
 # Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
 # accounting; statistics cached once, the ROCKET profiles (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
 # once per metric with `lmshrink profile` and reused by every rocket run.
@@ -47,6 +48,10 @@ for bits in int8 int4 auto; do  # profiles of quantized factors, only for the va
     "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$bits.json" --quantize "$bits" "${CALIB_FLAGS[@]}" > /dev/null
   fi
 done
+if [[ " $ORDER " == *" rocket-mckp-int8-compot "* ]]; then
+  "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-int8-compot.json" --quantize int8 --compot-candidates \
+    "${CALIB_FLAGS[@]}" > /dev/null
+fi
 
 declare -A VARIANTS=(
   [svd-llm]="--method svd-llm"
@@ -60,6 +65,7 @@ declare -A VARIANTS=(
   [rocket-mckp-int8]="--method rocket --alloc mckp --quantize int8 --profile $WORK/profile-int8.json"
   [rocket-mckp-int4]="--method rocket --alloc mckp --quantize int4 --profile $WORK/profile-int4.json"
   [rocket-mckp-auto]="--method rocket --alloc mckp --quantize auto --profile $WORK/profile-auto.json"
+  [rocket-mckp-int8-compot]="--method rocket --alloc mckp --quantize int8 --compot-candidates --profile $WORK/profile-int8-compot.json"
 )
 
 table="$WORK/table.md"

@@ -25,6 +25,7 @@ const FieldFlags kProfileFlags = {{"rocket.grid.rates", "--rates"}, {"rocket.gri
 struct ProfileArgs {
   std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full", metric = "weight", quantize = "none";
   int64_t quant_group = 128;
+  bool compot_candidates = false;
   double importance_exponent = 0.5, oversparsify = 0.005;
   CalibArgs calib;
 };
@@ -38,6 +39,7 @@ ProfileSettings profile_settings(const ProfileArgs& args) {
   settings.cost.quantize_bits = quantize_bits(args.quantize);
   LMSHRINK_CHECK(args.quant_group >= 1, "--quant-group must be positive, got ", args.quant_group);
   settings.cost.quant_group = args.quant_group;
+  settings.compot_candidates = args.compot_candidates;
   settings.importance_exponent = args.importance_exponent;
   settings.oversparsify = args.oversparsify;
   settings.metric = parse_profile_metric(args.metric, "--profile-metric");
@@ -100,6 +102,8 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--quantize", a->quantize, "factors as compress --quantize will store them: none (default), int8 or int4 "
                                              "(sizes count codes and scales, errors are of the dequantized layer)");
   cmd->add_option("--quant-group", a->quant_group, "values per fp16 scale with --quantize (default 128)");
+  cmd->add_flag("--compot-candidates", a->compot_candidates, "also profile COMPOT's fit (k/s = 2) of every rate, kept "
+                "where its error is lower (as compress --compot-candidates)");
   cmd->add_option("--importance-exponent", a->importance_exponent, "λ of the importance |c| ν^λ (default 0.5)");
   cmd->add_option("--oversparsify", a->oversparsify, "β, the per-column over-sparsification (default 0.005)");
   add_calibration_flags(*cmd, a->calib);

@@ -78,6 +78,8 @@ void add_rocket_flags(CLI::App& cmd, CompressArgs& a) {
   cmd.add_flag("--allow-uncompressed,!--drop-uncompressed", r.allow_uncompressed,
                "rocket mckp: a matrix may stay dense (default); --drop-uncompressed is the reference code's behaviour");
   cmd.add_flag("--no-error-cap", a.no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C");
+  cmd.add_flag("--compot-candidates", r.compot_candidates, "rocket: the profile also offers COMPOT's fit (orthogonal "
+               "dictionary, k/s = 2) of every rate, kept where its error is lower");
   cmd.add_option("--precision", r.precision, "rocket mckp: knapsack steps of the total" + default_text(r.precision));
   cmd.add_option("--refine-steps", r.refine_steps, "rocket: Adam steps of local refinement per matrix" + default_text(r.refine_steps));
   cmd.add_option("--refine-lr", r.refine_lr, "rocket: refinement learning rate" + default_text(r.refine_lr));

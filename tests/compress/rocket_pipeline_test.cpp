@@ -71,10 +71,12 @@ TEST(RocketPipelineTest, ProfileAllocateCompressIsDeterministicAndMeetsTheBudget
 }
 
 TEST(RocketPipelineTest, EveryLayerCostsWhatItsProfileOptionPromised) {
-  for (int bits : {0, 8, -1}) {  // 16-bit factors, int8, and bits chosen per matrix by the knapsack
+  // 16-bit factors, int8, bits chosen per matrix by the knapsack, and int8 with COMPOT's fits as candidates.
+  for (auto [bits, compot] : {std::pair{0, false}, {8, false}, {-1, false}, {8, true}}) {
     auto model = stories();
     CompressOptions options = rocket_options(0.4, "mckp");
     options.dictionary.quantize_bits = bits;
+    options.rocket.compot_candidates = compot;
     CompressResult result = compress_model(*model, fixture().tokens, options, &fixture().stats);
     ASSERT_EQ(result.layers.size(), result.profile.size());
     int sparse = 0;
@@ -123,6 +125,11 @@ TEST(RocketPipelineTest, SavedProfileRoundTripsAndBadProfilesAreErrors) {
   EXPECT_THROW(profile_from_json(inconsistent, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
   EXPECT_THROW(profile_from_json(nlohmann::json::array(), *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
   EXPECT_THROW(profile_from_json(json, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json", 8), Error);  // int8 run
+  nlohmann::json compot_fit = json;  // a COMPOT option (rocket_profile.h compot_candidates) reads back as one
+  compot_fit["matrices"][0]["options"][1]["fit"] = "compot";
+  EXPECT_TRUE(profile_from_json(compot_fit, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json")[0].options[1].compot);
+  compot_fit["matrices"][0]["options"][1]["fit"] = "svd";
+  EXPECT_THROW(profile_from_json(compot_fit, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);
   nlohmann::json bad_bits = json;
   bad_bits["matrices"][0]["options"][1]["bits"] = 5;
   EXPECT_THROW(profile_from_json(bad_bits, *model, {"q_proj"}, "full", ProfileMetric::kWeight, "p.json"), Error);

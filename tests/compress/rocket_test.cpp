@@ -310,6 +310,38 @@ TEST(RocketProfileTest, QuantizedOptionsCarryTheErrorOfTheStoredLayer) {
   }
 }
 
+// --compot-candidates: at every rate the profile keeps COMPOT's fit when its error is lower, so no option is worse
+// than ROCKET's own; a COMPOT option's error is that of the layer compress stores (float64 loop), at 16 and 8 bits.
+TEST(RocketProfileTest, CompotCandidatesNeverRaiseAnOptionsErrorAndAreStoredAsProfiled) {
+  DenseLinear layer = layer_of(48, 32, 49);  // in > out: COMPOT may use up to 48 atoms, ROCKET up to 32
+  LayerStats stats;
+  stats.accumulate(torch::matmul(randn64({256, 48}, 50), randn64({48, 48}, 51)));
+  at::Tensor w = layer.dense().to(torch::kFloat64);
+  int compot_options = 0;
+  for (int bits : {0, 8}) {
+    ProfileSettings settings;
+    settings.grid = {{0.2, 0.4, 0.6}, {1.0, 1.5, 2.0}};
+    settings.cost.quantize_bits = bits;
+    settings.cost.quant_group = 32;
+    MatrixProfile rocket_only = profile_matrix("m", layer, stats.gram, settings);
+    settings.compot_candidates = true;
+    MatrixProfile both = profile_matrix("m", layer, stats.gram, settings);
+    ASSERT_EQ(both.options.size(), rocket_only.options.size());
+    for (size_t i = 1; i < both.options.size(); ++i) {
+      const ProfileOption& option = both.options[i];
+      EXPECT_LE(option.error, rocket_only.options[i].error + 1e-12) << "rate " << option.rate << " bits " << bits;
+      if (!option.compot) continue;
+      ++compot_options;
+      std::unique_ptr<Linear> slot = std::make_unique<DenseLinear>(layer.weight());
+      compress_rocket_layer(slot, "m", &stats, RocketCompressOptions{}, option, {bits, 32});
+      EXPECT_EQ(slot->format(), "dictsparse");
+      double error = (slot->dense().to(torch::kFloat64) - w).norm().item<double>() / w.norm().item<double>();
+      EXPECT_NEAR(option.error, error, 1e-6 * error) << "rate " << option.rate << " bits " << bits;
+    }
+  }
+  EXPECT_GT(compot_options, 0);
+}
+
 TEST(RocketProfileTest, GridParsingAndBadGrids) {
   std::vector<double> rates = parse_grid_list("0.05:0.70:0.05", "--rates");
   ASSERT_EQ(rates.size(), 14u);

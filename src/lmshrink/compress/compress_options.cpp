@@ -151,6 +151,7 @@ ProfileSettings profile_settings(const CompressOptions& options) {
   settings.importance_exponent = options.rocket.importance_exponent;
   settings.oversparsify = options.rocket.oversparsify;
   settings.metric = options.rocket.profile_metric;
+  settings.compot_candidates = options.rocket.compot_candidates;
   return settings;
 }
 

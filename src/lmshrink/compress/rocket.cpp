@@ -8,6 +8,7 @@
 #include "lmshrink/calib/gram.h"
 #include "lmshrink/compress/compress_options.h"
 #include "lmshrink/compress/compress_result.h"
+#include "lmshrink/compress/compot.h"
 #include "lmshrink/compress/dict_group.h"
 #include "lmshrink/compress/omp.h"
 #include "lmshrink/compress/rocket_profile.h"
@@ -170,10 +171,15 @@ CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::
   stats->check_accumulated(name);
   DictProblem problem = whiten_group({&layer}, {stats->gram});
   RocketOptions rocket{choice.atoms, choice.nonzeros, r.importance_exponent, r.oversparsify, r.refine_steps, r.refine_lr};
-  RocketBasis basis = rocket_basis(problem.whitened, problem.lower, layer.dense().t());
-  RocketFit fit = fit_rocket(problem.whitened, basis, rocket);
+  RocketFit fit;
+  if (choice.compot) {  // the profile's COMPOT candidate (rocket_profile.h compot_candidates)
+    fit.fit = fit_compot(problem.whitened, {choice.atoms, choice.nonzeros, 20, 1e-4});
+    fit.chosen = "compot";
+  } else {
+    fit = fit_rocket(problem.whitened, rocket_basis(problem.whitened, problem.lower, layer.dense().t()), rocket);
+  }
   std::unique_ptr<Linear> compressed;
-  if (choice.nonzeros == choice.atoms && quantization.bits == 0) {
+  if (choice.nonzeros == choice.atoms && quantization.bits == 0 && !choice.compot) {
     at::Tensor a = at::linalg_solve_triangular(problem.lower.t(), fit.fit.dictionary, /*upper=*/true);  // S⁻ᵀ D [in, r]
     compressed = std::make_unique<LowRankLinear>(a.to(torch::kFloat32), dense_code(fit.fit.code, choice.atoms).to(torch::kFloat32),
                                                  layer.bias());
@@ -181,7 +187,7 @@ CompressedLayer compress_rocket_layer(std::unique_ptr<Linear>& slot, const std::
     compressed = std::move(make_group_layers(problem, fit.fit, {&layer}, {name}, quantization)[0]);
   }
   record = layer_record(name, layer, *compressed, choice.rate);
-  if (choice.nonzeros == choice.atoms && quantization.bits == 0) record.rank = choice.atoms;
+  if (choice.nonzeros == choice.atoms && quantization.bits == 0 && !choice.compot) record.rank = choice.atoms;
   else record.atoms = choice.atoms, record.nonzeros = choice.nonzeros;
   record.ks = choice.ks;
   record.bits = quantization.bits;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lmshrink/calib/streaming.h"
+#include "lmshrink/compress/compot.h"
 #include "lmshrink/compress/dict_group.h"
 #include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/projections.h"
@@ -117,6 +118,29 @@ double profile_error(ProfileMetric metric, const DictProblem& problem, const Roc
 
 }  // namespace
 
+namespace {
+
+// COMPOT's candidate at a rate: k/s = 2, k ≤ in (compot.h), sized and scored as the layer compress would store.
+std::optional<ProfileOption> compot_option(const DictProblem& problem, const Linear& layer, const at::Tensor& weight_n_m,
+                                           double weight_norm, double rate, const DictCost& cost, ProfileMetric metric) {
+  int64_t d1 = layer.in_features(), d2 = layer.out_features();
+  DictSize size;
+  try {
+    size = dict_size_for_ratio(d1, d2, 1, rate, 2.0, cost, /*max_atoms=*/d1, "compot candidate");
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  RocketFit fit;
+  fit.fit = fit_compot(problem.whitened, {size.atoms, size.nonzeros, 20, 1e-4});
+  double error = quantized_error(metric, problem, fit, layer, weight_n_m, weight_norm, {cost.quantize_bits, cost.quant_group});
+  ProfileOption option{rate, static_cast<double>(size.atoms) / static_cast<double>(size.nonzeros), size.atoms,
+                       size.nonzeros, dict_words(d1, d2, 1, size, cost), error, cost.quantize_bits};
+  option.compot = true;
+  return option;
+}
+
+}  // namespace
+
 std::vector<int> profile_bit_choices(int quantize_bits) {
   if (quantize_bits == -1) return {0, 8, 4};
   return {quantize_bits};
@@ -146,6 +170,10 @@ MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const
         if (!best || error < best->error) {
           best = ProfileOption{rate, ks, size->atoms, size->nonzeros, size->kept_words, error, bits};
         }
+      }
+      if (settings.compot_candidates) {
+        std::optional<ProfileOption> compot = compot_option(problem, layer, weight, weight_norm, rate, cost, settings.metric);
+        if (compot && (!best || compot->error < best->error)) best = compot;
       }
       if (best) profile.options.push_back(*best);
     }
@@ -186,7 +214,8 @@ nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const 
     nlohmann::json options = nlohmann::json::array();
     for (const ProfileOption& o : m.options) {
       options.push_back({{"rate", o.rate}, {"ks", o.ks}, {"atoms", o.atoms}, {"nonzeros", o.nonzeros},
-                         {"kept_words", o.kept_words}, {"error", o.error}, {"bits", o.bits}});
+                         {"kept_words", o.kept_words}, {"error", o.error}, {"bits", o.bits},
+                         {"fit", o.compot ? "compot" : "rocket"}});
     }
     matrices.push_back({{"name", m.name}, {"in_features", m.in_features}, {"out_features", m.out_features},
                         {"dense_words", m.dense_words}, {"options", options}});

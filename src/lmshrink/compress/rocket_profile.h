@@ -49,6 +49,7 @@ struct ProfileSettings {
   DictCost cost;
   double importance_exponent = 0.5, oversparsify = 0.005;  // λ, β (rocket.h)
   ProfileMetric metric = ProfileMetric::kWeight;  // the reference's; whitened measured worse (docs/results.md)
+  bool compot_candidates = false;  // also profile COMPOT's fit (k/s = 2, k ≤ in) at every rate and bits
 };
 
 // The factor bits profiled for a cost's quantize_bits: that one (0, 8 or 4), or all three for -1 (the knapsack then

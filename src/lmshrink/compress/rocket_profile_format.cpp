@@ -31,9 +31,14 @@ ProfileOption option_from_json(const nlohmann::json& j, const MatrixProfile& m, 
                   count_field(j, "nonzeros", where), number_field(j, "kept_words", where), number_field(j, "error", where),
                   j.contains("bits") ? static_cast<int>(count_field(j, "bits", where)) : default_bits};
   LMSHRINK_CHECK(o.bits == 0 || o.bits == 8 || o.bits == 4, where, ": \"bits\" must be 0, 8 or 4, got ", o.bits);
+  if (j.contains("fit")) {
+    LMSHRINK_CHECK(j["fit"] == "rocket" || j["fit"] == "compot", where, ": \"fit\" must be \"rocket\" or \"compot\"");
+    o.compot = j["fit"] == "compot";
+  }
   bool uncompressed = o.rate == 0.0;
   bool sizes_ok = uncompressed ? o.kept_words == m.dense_words
-                               : o.nonzeros >= 1 && o.nonzeros <= o.atoms && o.atoms <= std::min(m.in_features, m.out_features) &&
+                               : o.nonzeros >= 1 && o.nonzeros <= o.atoms &&
+                                     o.atoms <= (o.compot ? m.in_features : std::min(m.in_features, m.out_features)) &&
                                      o.kept_words > 0 && o.kept_words <= m.dense_words;
   LMSHRINK_CHECK(o.rate >= 0.0 && o.rate < 1.0 && std::isfinite(o.ks) && std::isfinite(o.error) && o.error >= 0.0 &&
                      sizes_ok,

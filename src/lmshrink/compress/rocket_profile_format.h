@@ -25,6 +25,7 @@ struct ProfileOption {
   double kept_words = 0.0;
   double error = 0.0;  // the profile's metric: ‖X (Ŵ − W)‖_F / ‖X W‖_F or ‖Ŵ − W‖_F / ‖W‖_F
   int bits = 0;        // factors: 0 (16-bit), 8 or 4 (RTN; sizes and error of the dequantized layer)
+  bool compot = false; // the fit is COMPOT's orthogonal dictionary (compot.h) at k/s = 2, not ROCKET's
 };
 
 struct MatrixProfile {
