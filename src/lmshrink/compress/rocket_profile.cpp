@@ -116,10 +116,6 @@ double profile_error(ProfileMetric metric, const DictProblem& problem, const Roc
   return std::sqrt(fit.fit.objective[0] / std::max(basis.energy, 1e-300));
 }
 
-}  // namespace
-
-namespace {
-
 // COMPOT's candidate at a rate: k/s = 2, k ≤ in (compot.h), sized and scored as the layer compress would store.
 std::optional<ProfileOption> compot_option(const DictProblem& problem, const Linear& layer, const at::Tensor& weight_n_m,
                                            double weight_norm, double rate, const DictCost& cost, ProfileMetric metric) {
