@@ -27,6 +27,7 @@
 #include "lmshrink/model/projections.h"
 #include "lmshrink/util/error.h"
 #include "test_support.h"
+#include "tokenizer/llamacpp_vocab_cases.h"
 
 namespace {
 
@@ -75,27 +76,8 @@ TEST(GgufHeader, ReadsLlamaCppsOwnVocabularyFiles) {
   EXPECT_EQ(lmshrink::gguf_strings(gpt2, "tokenizer.ggml.merges", "gpt2").size(), 50000u);
 }
 
-struct VocabCase {
-  std::string input;
-  std::vector<int32_t> expected;
-};
-
-// llama.cpp's .inp/.out pairs (see tests/tokenizer/hf_tokenizer_test.cpp).
-std::vector<VocabCase> read_vocab_cases(const std::string& name) {
-  std::string inputs = read_all(vocab_gguf(name + ".inp"));
-  std::ifstream outputs(vocab_gguf(name + ".out"));
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<VocabCase> cases;
-  for (size_t pos = 0, found; (found = inputs.find(separator, pos)) != std::string::npos; pos = found + separator.size()) {
-    VocabCase vocab_case{inputs.substr(pos, found - pos), {}};
-    std::string line;
-    std::getline(outputs, line);
-    std::istringstream ids(line);
-    for (int32_t id; ids >> id;) vocab_case.expected.push_back(id);
-    cases.push_back(vocab_case);
-  }
-  return cases;
-}
+using lmshrink::testing::read_vocab_cases;
+using lmshrink::testing::VocabCase;
 
 // The tokenizer a vocabulary GGUF carries encodes llama.cpp's test inputs to the expected ids, except the listed
 // inputs (documented differences of the encoder, checked to stay exactly those).

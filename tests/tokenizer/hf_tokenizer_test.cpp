@@ -13,6 +13,7 @@
 #include "lmshrink/tokenizer/load.h"
 #include "lmshrink/util/error.h"
 #include "test_support.h"
+#include "tokenizer/llamacpp_vocab_cases.h"
 
 namespace {
 
@@ -21,31 +22,8 @@ using lmshrink::testing::shared_path;
 using Ids = std::vector<int32_t>;
 using nlohmann::json;
 
-struct VocabCase {
-  std::string input;
-  Ids expected;
-};
-
-// llama.cpp's .inp/.out pairs: inputs separated by "\n__ggml_vocab_test__\n" (the file also ends
-// with one, so the last split is empty), one line of space-separated ids per input.
-std::vector<VocabCase> read_vocab_cases(const std::string& name) {
-  std::string inputs = lmshrink::testing::slurp(shared_path("tokenizers/llamacpp-vocab-tests/" + name + ".inp"));
-  std::ifstream outputs(shared_path("tokenizers/llamacpp-vocab-tests/" + name + ".out"));
-  const std::string separator = "\n__ggml_vocab_test__\n";
-  std::vector<VocabCase> cases;
-  size_t pos = 0;
-  for (size_t found; (found = inputs.find(separator, pos)) != std::string::npos; pos = found + separator.size()) {
-    VocabCase vocab_case;
-    vocab_case.input = inputs.substr(pos, found - pos);
-    std::string line;
-    if (!std::getline(outputs, line)) throw std::runtime_error(name + ".out has fewer lines than inputs");
-    std::istringstream ids(line);
-    for (int32_t id; ids >> id;) vocab_case.expected.push_back(id);
-    cases.push_back(std::move(vocab_case));
-  }
-  EXPECT_EQ(pos, inputs.size()) << name << ".inp: text after the last separator";
-  return cases;
-}
+using lmshrink::testing::read_vocab_cases;
+using lmshrink::testing::VocabCase;
 
 const HfTokenizer& llama3() {
   static HfTokenizer tokenizer(shared_path("tokenizers/llama3/tokenizer.json"));

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -46,7 +47,11 @@ int64_t first_nonfinite(const at::Tensor& t) {
 
 void check_finite_weight(const at::Tensor& t, const std::string& origin, const std::string& name) {
   int64_t index = first_nonfinite(t);
-  if (index < 0) return;
+  if (index < 0) {
+    // A tensor viewing a mapped checkpoint: the scan must not raise peak memory (a no-op for heap tensors).
+    if (t.is_contiguous()) release_mapped_range(t.data_ptr(), static_cast<size_t>(t.nbytes()));
+    return;
+  }
   double value = t.reshape({-1})[index].item<double>();
   fail(origin, ": tensor ", name, " holds NaN or Inf (element ", index, " = ", value,
        "); such a model computes only NaN (`lmshrink inspect --allow-nonfinite` shows it anyway)");

@@ -14,7 +14,8 @@ namespace lmshrink {
 // value is finite or the tensor is not floating.
 int64_t first_nonfinite(const at::Tensor& t);
 
-// Throws lmshrink::Error "ORIGIN: tensor NAME holds NaN or Inf (element I = V) ..." when t is not all finite.
+// Throws lmshrink::Error "ORIGIN: tensor NAME holds NaN or Inf (element I = V) ..." when t is not all finite; when it
+// is, and t is a contiguous view of a registered file mapping, releases the scanned pages (mapped_pages.h).
 void check_finite_weight(const at::Tensor& t, const std::string& origin, const std::string& name);
 
 }  // namespace lmshrink

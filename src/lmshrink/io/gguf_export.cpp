@@ -21,15 +21,7 @@ namespace lmshrink {
 
 namespace {
 
-// llama.cpp's token types (llama_token_type / gguf-py's TokenType).
-enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
-
-const char* kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
-
-bool is_byte_piece(const std::string& piece) {
-  return piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' && std::isxdigit(piece[3]) &&
-         std::isxdigit(piece[4]);
-}
+using namespace gguf_token;
 
 // llama2.c stores SentencePiece pieces with U+2581 turned into spaces; GGUF's "llama" vocabulary keeps U+2581.
 void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, const ModelConfig& config) {
@@ -46,9 +38,7 @@ void add_spm_vocabulary(GgufWriter& gguf, const Llama2cTokenizer& tokenizer, con
     } else if (is_byte_piece(piece)) {
       type = kByte;
     } else {
-      std::string spaced;
-      for (char c : piece) c == ' ' ? spaced += kSpace : spaced += c;
-      piece = spaced;
+      piece = spaces_to_word_boundaries(piece);
     }
     tokens.push_back(piece);
     scores.push_back(tokenizer.score(id));

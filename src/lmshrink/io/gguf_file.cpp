@@ -6,17 +6,12 @@
 
 #include <cstring>
 
+#include "lmshrink/io/mapped_tensor.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
 
 namespace {
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 at::ScalarType stored_type(GgmlType type) {
   switch (type) {
@@ -56,14 +51,7 @@ at::Tensor GgufFile::tensor(const std::string& name, const std::vector<int64_t>&
     dequantize_q8_0(data, values.numel(), values.data_ptr<float>());
     return values;
   }
-  auto options = torch::TensorOptions().dtype(stored_type(info.type));
-  if (reinterpret_cast<uintptr_t>(data) % options.dtype().itemsize() != 0) {  // unaligned: copy
-    at::Tensor copy = torch::empty(info.shape, options);
-    std::memcpy(copy.data_ptr(), data, static_cast<size_t>(info.bytes));
-    return copy;
-  }
-  std::shared_ptr<MappedFile> keep_alive = mapping_;
-  return torch::from_blob(const_cast<uint8_t*>(data), info.shape, [keep_alive](void*) {}, options);
+  return mapped_tensor(mapping_, data, info.shape, stored_type(info.type), info.bytes);
 }
 
 std::vector<std::string> GgufFile::unused() const {

@@ -8,7 +8,6 @@
 
 #include "lmshrink/io/finite_weights.h"
 #include "lmshrink/io/gguf_file.h"
-#include "lmshrink/io/mapped_pages.h"
 #include "lmshrink/model/projections.h"
 #include "lmshrink/model/rope.h"
 #include "lmshrink/util/error.h"
@@ -107,10 +106,7 @@ struct TensorSource {
   bool check_finite = true;
   at::Tensor get(const std::string& name, const std::vector<int64_t>& shape) {
     at::Tensor t = file.tensor(name, shape);
-    if (check_finite) {
-      check_finite_weight(t, file.path(), name);
-      release_mapped_range(t.data_ptr(), static_cast<size_t>(t.nbytes()));
-    }
+    if (check_finite) check_finite_weight(t, file.path(), name);
     return t;
   }
   at::Tensor get_float(const std::string& name, const std::vector<int64_t>& shape) {

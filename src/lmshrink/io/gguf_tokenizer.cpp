@@ -1,6 +1,7 @@
 // A GGUF's tokenizer metadata as lmshrink tokenizer files (see gguf_tokenizer.h).
 #include "lmshrink/io/gguf_tokenizer.h"
 
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -16,10 +17,9 @@ namespace lmshrink {
 
 namespace {
 
-// llama.cpp's token types (llama_token_type).
-enum TokenType : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+using namespace gguf_token;
 
-const char* kSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
+const char* kWordBoundary = "\xe2\x96\x81";  // U+2581, SentencePiece's word boundary
 
 const char* kLlama3Split =
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|"
@@ -66,15 +66,7 @@ std::string spm_tokenizer_bin(const GgufHeader& header, const std::string& origi
   size_t max_length = 1;
   for (size_t id = 0; id < tokens.size(); ++id) {
     std::string piece = tokens[id];
-    if (types[id] == kNormal || types[id] == kUserDefined) {  // U+2581 back to the spaces llama2.c stores
-      std::string spaced;
-      for (size_t at = 0; at < piece.size();) {
-        bool boundary = piece.compare(at, 3, kSpace) == 0;
-        spaced += boundary ? std::string(" ") : piece.substr(at, 1);
-        at += boundary ? 3 : 1;
-      }
-      piece = spaced;
-    }
+    if (types[id] == kNormal || types[id] == kUserDefined) piece = word_boundaries_to_spaces(piece);
     max_length = std::max(max_length, piece.size());
     append<float>(pieces, static_cast<float>(scores[id]));
     append<int32_t>(pieces, static_cast<int32_t>(piece.size()));
@@ -149,6 +141,27 @@ GgufHeader read_header(const std::string& path) {
 }
 
 }  // namespace
+
+bool is_byte_piece(const std::string& piece) {
+  return piece.size() == 6 && piece.compare(0, 3, "<0x") == 0 && piece[5] == '>' && std::isxdigit(piece[3]) &&
+         std::isxdigit(piece[4]);
+}
+
+std::string spaces_to_word_boundaries(const std::string& piece) {
+  std::string marked;
+  for (char c : piece) c == ' ' ? marked += kWordBoundary : marked += c;
+  return marked;
+}
+
+std::string word_boundaries_to_spaces(const std::string& piece) {
+  std::string spaced;
+  for (size_t at = 0; at < piece.size();) {
+    bool boundary = piece.compare(at, 3, kWordBoundary) == 0;
+    spaced += boundary ? std::string(" ") : piece.substr(at, 1);
+    at += boundary ? 3 : 1;
+  }
+  return spaced;
+}
 
 bool is_gguf_path(const std::string& path) {
   return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0;

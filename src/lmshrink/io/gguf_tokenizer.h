@@ -38,4 +38,15 @@ std::string tokenizer_json_text(const std::string& tokenizer_file);
 
 bool is_gguf_path(const std::string& path);  // ends in .gguf
 
+// llama.cpp's token types (llama_token_type, gguf-py's TokenType), as tokenizer.ggml.token_type stores them; shared by
+// the reader here and the writer (gguf_export.h).
+namespace gguf_token {
+enum Type : int32_t { kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6 };
+}
+
+bool is_byte_piece(const std::string& piece);  // "<0xXX>": a SentencePiece byte-fallback piece
+// llama2.c stores SentencePiece pieces with spaces where SentencePiece and GGUF's "llama" vocabulary keep U+2581.
+std::string spaces_to_word_boundaries(const std::string& piece);
+std::string word_boundaries_to_spaces(const std::string& piece);
+
 }  // namespace lmshrink

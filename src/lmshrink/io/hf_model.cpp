@@ -9,6 +9,7 @@
 #include "lmshrink/io/finite_weights.h"
 #include "lmshrink/io/hf_config.h"
 #include "lmshrink/io/mapped_pages.h"
+#include "lmshrink/io/mapped_tensor.h"
 #include "lmshrink/model/projections.h"
 #include "lmshrink/model/linear_format.h"
 #include "lmshrink/util/error.h"
@@ -20,12 +21,6 @@ namespace lmshrink {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string shape_text(at::IntArrayRef shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
 
 std::string layer_prefix(int64_t layer) { return "model.layers." + std::to_string(layer) + "."; }
 
@@ -61,10 +56,7 @@ at::Tensor HfWeights::get(const std::string& name, const std::vector<int64_t>& e
   LMSHRINK_CHECK(t.sizes().vec() == expected_shape, it->second->path(), ": ", name, ": expected shape ",
                  shape_text(expected_shape), ", got ", shape_text(t.sizes()));
   used_.insert(name);
-  if (check_finite_ && at::isFloatingType(t.scalar_type())) {
-    check_finite_weight(t, it->second->path(), name);
-    release_mapped_range(t.data_ptr(), static_cast<size_t>(t.nbytes()));  // the scan must not raise peak memory
-  }
+  if (check_finite_ && at::isFloatingType(t.scalar_type())) check_finite_weight(t, it->second->path(), name);
   if (dtype == kStoredFloat) {
     LMSHRINK_CHECK(at::isFloatingType(t.scalar_type()), it->second->path(), ": ", name, ": expected a floating dtype (F32, F16, "
                    "BF16 or F64), got ", c10::toString(t.scalar_type()));

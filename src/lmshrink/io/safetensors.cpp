@@ -1,17 +1,12 @@
 // safetensors reader and writer (see safetensors.h).
 #include "lmshrink/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "lmshrink/io/atomic_file.h"
-#include "lmshrink/io/mapped_pages.h"
+#include "lmshrink/io/mapped_tensor.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -64,16 +59,7 @@ at::Tensor SafetensorsFile::tensor(const std::string& name) const {
   LMSHRINK_CHECK(it != tensors_.end(), path_, ": no tensor named ", name);
   const SafetensorInfo& info = it->second;
   at::ScalarType type = scalar_type_of(info.dtype, path_);
-  const uint8_t* data = buffer_ + info.begin;
-  int64_t element_bytes = safetensors_dtype_bytes(info.dtype, path_);
-  auto options = torch::TensorOptions().dtype(type);
-  if (reinterpret_cast<uintptr_t>(data) % element_bytes != 0) {  // unaligned: copy
-    at::Tensor copy = torch::empty(info.shape, options);
-    std::memcpy(copy.data_ptr(), data, info.end - info.begin);
-    return copy;
-  }
-  std::shared_ptr<MappedFile> keep_alive = mapping_;
-  return torch::from_blob(const_cast<uint8_t*>(data), info.shape, [keep_alive](void*) {}, options);
+  return mapped_tensor(mapping_, buffer_ + info.begin, info.shape, type, info.end - info.begin);
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
