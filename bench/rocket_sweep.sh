@@ -7,7 +7,10 @@
 # cospadi and compot (defaults) for reference; with quantized factors (ORDER names them): compot-int8,
 # rocket-mckp-int8, rocket-mckp-int4, rocket-mckp-auto (the knapsack picks 16-bit, int8 or int4 factors per
 # matrix) and rocket-mckp-int8-compot (COMPOT's fits as candidates too); their profiles are of the quantized factors
-# (`lmshrink profile --quantize`).
+# (`lmshrink profile --quantize`); with measured costs (issue 23 item 1): rocket-mckp-nll-compot and
+# rocket-mckp-kl-compot (profiles `--profile-metric nll|kl --compot-candidates --nll-windows $NLL_WINDOWS`, default
+# 16: each option's measured ΔNLL or KL(dense ‖ compressed) on the first calibration windows, both fits probed),
+# and compot-dynamic (compot --alloc dynamic) for reference.
 # Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
 # accounting; statistics cached once, the ROCKET profiles (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
 # once per metric with `lmshrink profile` and reused by every rocket run.
@@ -48,6 +51,13 @@ for bits in int8 int4 auto; do  # profiles of quantized factors, only for the va
     "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$bits.json" --quantize "$bits" "${CALIB_FLAGS[@]}" > /dev/null
   fi
 done
+NLL_WINDOWS=${NLL_WINDOWS:-16}
+for metric in nll kl; do  # measured costs: minutes per profile on stories260K
+  if [[ " $ORDER " == *" rocket-mckp-$metric-compot "* ]]; then
+    "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$metric-compot.json" --profile-metric "$metric" --compot-candidates \
+      --nll-windows "$NLL_WINDOWS" "${CALIB_FLAGS[@]}" > "$WORK/profile-$metric-compot.log"
+  fi
+done
 if [[ " $ORDER " == *" rocket-mckp-int8-compot "* ]]; then
   "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-int8-compot.json" --quantize int8 --compot-candidates \
     "${CALIB_FLAGS[@]}" > /dev/null
@@ -62,6 +72,9 @@ declare -A VARIANTS=(
   [cospadi]="--method cospadi"
   [compot]="--method compot"
   [compot-int8]="--method compot --quantize int8"
+  [compot-dynamic]="--method compot --alloc dynamic"
+  [rocket-mckp-nll-compot]="--method rocket --alloc mckp --profile-metric nll --compot-candidates --profile $WORK/profile-nll-compot.json"
+  [rocket-mckp-kl-compot]="--method rocket --alloc mckp --profile-metric kl --compot-candidates --profile $WORK/profile-kl-compot.json"
   [rocket-mckp-int8]="--method rocket --alloc mckp --quantize int8 --profile $WORK/profile-int8.json"
   [rocket-mckp-int4]="--method rocket --alloc mckp --quantize int4 --profile $WORK/profile-int4.json"
   [rocket-mckp-auto]="--method rocket --alloc mckp --quantize auto --profile $WORK/profile-auto.json"

@@ -7,6 +7,7 @@
 #include "cli/calibration.h"
 #include "cli/commands.h"
 #include "cli/compress_flags.h"
+#include "lmshrink/compress/nll_probe.h"
 #include "lmshrink/compress/pipeline.h"
 #include "lmshrink/compress/rocket_profile.h"
 #include "lmshrink/io/model_loader.h"
@@ -24,7 +25,7 @@ const FieldFlags kProfileFlags = {{"rocket.grid.rates", "--rates"}, {"rocket.gri
 
 struct ProfileArgs {
   std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full", metric = "weight", quantize = "none";
-  int64_t quant_group = 128;
+  int64_t quant_group = 128, nll_windows = 32;
   bool compot_candidates = false;
   double importance_exponent = 0.5, oversparsify = 0.005;
   CalibArgs calib;
@@ -43,6 +44,7 @@ ProfileSettings profile_settings(const ProfileArgs& args) {
   settings.importance_exponent = args.importance_exponent;
   settings.oversparsify = args.oversparsify;
   settings.metric = parse_profile_metric(args.metric, "--profile-metric");
+  LMSHRINK_CHECK(args.nll_windows >= 1, "--nll-windows must be positive, got ", args.nll_windows);
   LMSHRINK_CHECK(settings.importance_exponent >= 0 && settings.oversparsify >= 0 && settings.oversparsify < 1,
                  "--importance-exponent must be >= 0 and --oversparsify in [0, 1)");
   return settings;
@@ -60,6 +62,24 @@ void print_profile(const std::vector<MatrixProfile>& profile) {
   }
 }
 
+// --profile-metric nll|kl: how well each proxy ranks the measured ΔNLL and KL of the same options (issue 23 item 1).
+void print_metric_agreement(const std::vector<MatrixProfile>& profile) {
+  std::vector<double> nll, kl, weight, whitened;
+  for (const MatrixProfile& m : profile) {
+    for (const ProfileOption& o : m.options) {
+      if (o.weight_error < 0) continue;
+      nll.push_back(o.measured_nll);
+      kl.push_back(o.measured_kl);
+      weight.push_back(o.weight_error);
+      whitened.push_back(o.whitened_error);
+    }
+  }
+  std::printf("rank correlation over %zu options: with the measured dNLL, weight error %.3f, whitened error %.3f, KL %.3f; "
+              "with the measured KL, weight error %.3f, whitened error %.3f\n", nll.size(), rank_correlation(weight, nll),
+              rank_correlation(whitened, nll), rank_correlation(kl, nll), rank_correlation(weight, kl),
+              rank_correlation(whitened, kl));
+}
+
 void run_profile(const ProfileArgs& args) {
   Clock::time_point start = Clock::now();
   ProfileSettings settings = profile_settings(args);
@@ -68,8 +88,16 @@ void run_profile(const ProfileArgs& args) {
   std::unique_ptr<Tokenizer> tokenizer = load_tokenizer(args.tokenizer, loaded);
   check_record_file(args.out);  // before the profiling, not after it
   Calibration calib = prepare_calibration(args.calib, loaded, *tokenizer, /*one_shot=*/true);
-  std::vector<MatrixProfile> profile = profile_model(*loaded.model, calib.tokens, targets, settings, args.calib.batch_size,
-                                                     calib.cached.empty() ? nullptr : &calib.cached);
+  const std::vector<BlockStats>* cached = calib.cached.empty() ? nullptr : &calib.cached;
+  std::vector<MatrixProfile> profile = profile_model(*loaded.model, calib.tokens, targets, settings, args.calib.batch_size, cached);
+  if (is_probed_metric(settings.metric)) {
+    RocketCompressOptions rocket;
+    rocket.importance_exponent = settings.importance_exponent;
+    rocket.oversparsify = settings.oversparsify;
+    probe_profile_nll(*loaded.model, calib.tokens, profile, cached, args.calib.batch_size, rocket, args.quant_group,
+                      {args.nll_windows, args.calib.batch_size, true, settings.metric});
+    print_metric_agreement(profile);
+  }
   nlohmann::json json = profile_to_json(profile, settings);
   nlohmann::json calibration = calibration_json(calib);
   calibration["tokens"] = calib.tokens.numel();
@@ -98,7 +126,9 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--ks", a->ks, "candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
   cmd->add_option("--accounting", a->accounting, "sizes: full (index storage counted, default) or effective");
   cmd->add_option("--profile-metric", a->metric, "the error: weight (||W - W'|| / ||W||, the reference code's, "
-                                                 "default) or whitened (||X(W - W')|| / ||XW||)");
+                                                 "default), whitened (||X(W - W')|| / ||XW||) nll or kl (the measured "
+                                                 "loss increase or KL from the dense model, one matrix at a time)");
+  cmd->add_option("--nll-windows", a->nll_windows, "--profile-metric nll|kl: calibration windows scored (default 32)");
   cmd->add_option("--quantize", a->quantize, "factors as compress --quantize will store them: none (default), int8 or int4 "
                                              "(sizes count codes and scales, errors are of the dequantized layer)");
   cmd->add_option("--quant-group", a->quant_group, "values per fp16 scale with --quantize (default 128)");

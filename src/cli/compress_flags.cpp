@@ -19,6 +19,7 @@ const FieldFlags kCompressFlags = {
     {"dictionary.quant_group", "--quant-group"}, {"rocket.alloc", "--alloc"}, {"rocket.grid.rates", "--rates"},
     {"rocket.grid.ks", "--ks"}, {"rocket.importance_exponent", "--importance-exponent"},
     {"rocket.oversparsify", "--oversparsify"}, {"rocket.profile_metric", "--profile-metric"}, {"rocket.precision", "--precision"},
+    {"rocket.nll_windows", "--nll-windows"},
     {"rocket.refine_steps", "--refine-steps"}, {"rocket.refine_lr", "--refine-lr"}, {"masa.atoms", "--masa-atoms"},
     {"masa.groups", "--masa-groups"}, {"masa.residual_rank", "--masa-residual-rank"}, {"masa.mix", "--masa-mix"},
     {"calib.n_samples", "--calib-samples"}, {"calib.seq_len", "--calib-seq-len"}};
@@ -74,10 +75,13 @@ void add_rocket_flags(CLI::App& cmd, CompressArgs& a) {
   cmd.add_option("--rates", a.rates, "rocket profile: candidate rates, first:last:step or a list (default 0.05:0.70:0.05)");
   cmd.add_option("--ks", a.ks, "rocket profile: candidate r/s ratios, each >= 1 (default 1.0:3.0:0.1)");
   cmd.add_option("--profile-metric", a.profile_metric, "rocket profile: weight (||W - W'|| / ||W||, the reference code's, "
-                                                       "default) or whitened (||X(W - W')|| / ||XW||)");
+                                                       "default), whitened (||X(W - W')|| / ||XW||) nll or kl (the measured "
+                                                       "loss increase or KL from the dense model, one matrix at a time)");
+  cmd.add_option("--nll-windows", r.nll_windows, "rocket --profile-metric nll|kl: calibration windows scored" + default_text(r.nll_windows));
   cmd.add_flag("--allow-uncompressed,!--drop-uncompressed", r.allow_uncompressed,
                "rocket mckp: a matrix may stay dense (default); --drop-uncompressed is the reference code's behaviour");
-  cmd.add_flag("--no-error-cap", a.no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C");
+  cmd.add_flag("--no-error-cap", a.no_error_cap, "rocket mckp: skip the α_min error cap of the paper's App. C (never applied "
+               "to --profile-metric nll|kl costs)");
   cmd.add_flag("--compot-candidates", r.compot_candidates, "rocket: the profile also offers COMPOT's fit (orthogonal "
                "dictionary, k/s = 2) of every rate, kept where its error is lower");
   cmd.add_option("--precision", r.precision, "rocket mckp: knapsack steps of the total" + default_text(r.precision));

@@ -58,6 +58,7 @@ void check_rocket_options(const CompressOptions& options) {
   LMSHRINK_CHECK(options.mode == Mode::kOneShot, "mode: rocket profiles and compresses on one-shot statistics; use one-shot");
   LMSHRINK_CHECK(r.precision >= 1 && r.precision <= 10'000'000, "rocket.precision: expected 1 .. 10,000,000, got ",
                  r.precision);
+  LMSHRINK_CHECK(r.nll_windows >= 1, "rocket.nll_windows: expected a positive count, got ", r.nll_windows);
   LMSHRINK_CHECK(r.refine_steps >= 0, "rocket.refine_steps must be >= 0, got ", r.refine_steps);
   LMSHRINK_CHECK(r.refine_lr > 0, "rocket.refine_lr must be > 0, got ", r.refine_lr);
   LMSHRINK_CHECK(r.importance_exponent >= 0, "rocket.importance_exponent must be >= 0, got ", r.importance_exponent);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "lmshrink/compress/mckp.h"
+#include "lmshrink/compress/nll_probe.h"
 #include "lmshrink/util/error.h"
 
 namespace lmshrink {
@@ -62,17 +63,23 @@ RocketAllocation allocate_rocket(const std::vector<MatrixProfile>& profile, doub
   return allocation;
 }
 
-RocketAllocation profile_and_allocate(const Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
+RocketAllocation profile_and_allocate(Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
                                       const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* given,
                                       CompressResult& result) {
   auto start = std::chrono::steady_clock::now();
   result.profile = given ? *given
                          : profile_model(model, calib_tokens, options.targets, profile_settings(options), options.batch_size,
                                          cached_stats);
+  if (!given && is_probed_metric(options.rocket.profile_metric)) {
+    probe_profile_nll(model, calib_tokens, result.profile, cached_stats, options.batch_size, options.rocket,
+                      options.dictionary.quant_group,
+                      {options.rocket.nll_windows, options.batch_size, true, options.rocket.profile_metric});
+  }
   result.profile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const RocketCompressOptions& r = options.rocket;
-  RocketAllocation allocation =
-      allocate_rocket(result.profile, options.ratio, {r.alloc, r.allow_uncompressed, r.error_cap, r.precision});
+  // The α_min cap bounds relative errors against their mean; measured ΔNLL and KL costs are already on the loss's scale.
+  bool error_cap = r.error_cap && !is_probed_metric(r.profile_metric);
+  RocketAllocation allocation = allocate_rocket(result.profile, options.ratio, {r.alloc, r.allow_uncompressed, error_cap, r.precision});
   result.alpha_min = allocation.alpha_min;
   result.allocated_ratio = allocation.removed_ratio();
   return allocation;

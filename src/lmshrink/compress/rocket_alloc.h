@@ -35,9 +35,10 @@ struct RocketAllocation {
 RocketAllocation allocate_rocket(const std::vector<MatrixProfile>& profile, double ratio, const RocketAllocOptions& options);
 
 // compress_model's rocket step: the given profile, or one computed with profile_settings(options) (over the cached
-// statistics when given), and its allocation at options.ratio. Records the profile, its seconds, α_min and the
+// statistics when given; with profile_metric nll, its options' ΔNLL measured by nll_probe.h, which swaps the model's
+// layers one at a time and restores them), and its allocation at options.ratio. Records the profile, its seconds, α_min and the
 // allocated ratio in `result`.
-RocketAllocation profile_and_allocate(const Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
+RocketAllocation profile_and_allocate(Transformer& model, const at::Tensor& calib_tokens, const CompressOptions& options,
                                       const std::vector<BlockStats>* cached_stats, const std::vector<MatrixProfile>* given,
                                       CompressResult& result);
 

@@ -152,6 +152,8 @@ MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const
   at::Tensor weight = layer.dense().t().to(torch::kFloat64);
   RocketBasis basis = rocket_basis(problem.whitened, problem.lower, weight);
   double weight_norm = weight.norm().item<double>();
+  // nll, kl: the ks per rate by the whitened error; the probe (nll_probe.h) then measures the chosen options.
+  ProfileMetric metric = is_probed_metric(settings.metric) ? ProfileMetric::kWhitened : settings.metric;
   for (int bits : profile_bit_choices(settings.cost.quantize_bits)) {
     DictCost cost = settings.cost;
     cost.quantize_bits = bits;
@@ -162,14 +164,18 @@ MatrixProfile profile_matrix(const std::string& name, const Linear& layer, const
         if (!size) continue;
         RocketOptions options{size->atoms, size->nonzeros, settings.importance_exponent, settings.oversparsify, 0, 1e-3};
         RocketFit fit = fit_rocket(problem.whitened, basis, options);
-        double error = profile_error(settings.metric, problem, basis, fit, weight, weight_norm, layer, cost);
+        double error = profile_error(metric, problem, basis, fit, weight, weight_norm, layer, cost);
         if (!best || error < best->error) {
           best = ProfileOption{rate, ks, size->atoms, size->nonzeros, size->kept_words, error, bits};
         }
       }
       if (settings.compot_candidates) {
-        std::optional<ProfileOption> compot = compot_option(problem, layer, weight, weight_norm, rate, cost, settings.metric);
-        if (compot && (!best || compot->error < best->error)) best = compot;
+        std::optional<ProfileOption> compot = compot_option(problem, layer, weight, weight_norm, rate, cost, metric);
+        if (compot && best && is_probed_metric(settings.metric)) {
+          profile.options.push_back(*compot);  // both fits: the probe's measured ΔNLL chooses, not the whitened error
+        } else if (compot && (!best || compot->error < best->error)) {
+          best = compot;
+        }
       }
       if (best) profile.options.push_back(*best);
     }
@@ -212,6 +218,12 @@ nlohmann::json profile_to_json(const std::vector<MatrixProfile>& profile, const 
       options.push_back({{"rate", o.rate}, {"ks", o.ks}, {"atoms", o.atoms}, {"nonzeros", o.nonzeros},
                          {"kept_words", o.kept_words}, {"error", o.error}, {"bits", o.bits},
                          {"fit", o.compot ? "compot" : "rocket"}});
+      if (o.weight_error >= 0) {
+        options.back()["weight_error"] = o.weight_error;
+        options.back()["whitened_error"] = o.whitened_error;
+        options.back()["measured_nll"] = o.measured_nll;
+        options.back()["measured_kl"] = o.measured_kl;
+      }
     }
     matrices.push_back({{"name", m.name}, {"in_features", m.in_features}, {"out_features", m.out_features},
                         {"dense_words", m.dense_words}, {"options", options}});

@@ -5,7 +5,8 @@
 // original space (one [n, n] triangular solve of the r-column dictionary per candidate); with metric whitened the
 // calibration-weighted ‖X(Ŵ − W)‖_F / ‖XW‖_F = ‖W_L − D V‖_F / ‖W_L‖_F, which fit_rocket already holds (issue 23
 // item 1; on stories260K its knapsack gave higher perplexity at 0.3–0.5, docs/results.md, so it is not the default).
-// Per rate the best ks is kept. A no-compression option (rate 0, error 0) comes first; the allocator may drop it.
+// Per rate the best ks is kept (with COMPOT candidates, the better of the two fits; under metric nll both, for the
+// measured ΔNLL to choose). A no-compression option (rate 0, error 0) comes first; the allocator may drop it.
 // Deviation from the reference code (§9 item 2), documented: its profiler uses a simpler sparsifier than its
 // compressor (no ν weighting, no β, no refill); lmshrink profiles with the compressor's own rule, so the knapsack
 // sees the errors of the factorizations it chooses.

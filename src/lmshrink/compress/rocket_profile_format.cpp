@@ -65,12 +65,21 @@ MatrixProfile matrix_from_json(const nlohmann::json& j, int default_bits, const 
 
 }  // namespace
 
-std::string profile_metric_name(ProfileMetric metric) { return metric == ProfileMetric::kWhitened ? "whitened" : "weight"; }
+std::string profile_metric_name(ProfileMetric metric) {
+  switch (metric) {
+    case ProfileMetric::kWhitened: return "whitened";
+    case ProfileMetric::kNll: return "nll";
+    case ProfileMetric::kKl: return "kl";
+    default: return "weight";
+  }
+}
 
 ProfileMetric parse_profile_metric(const std::string& name, const std::string& field) {
   if (name == "whitened") return ProfileMetric::kWhitened;
   if (name == "weight") return ProfileMetric::kWeight;
-  fail(field, ": expected whitened or weight, got '", name, "'");
+  if (name == "nll") return ProfileMetric::kNll;
+  if (name == "kl") return ProfileMetric::kKl;
+  fail(field, ": expected weight, whitened, nll or kl, got '", name, "'");
 }
 
 std::map<std::string, MatrixProfile> parse_profile_json(const nlohmann::json& json, const std::string& accounting,

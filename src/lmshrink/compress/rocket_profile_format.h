@@ -4,6 +4,7 @@
 // fuzzers drive (fuzz/); rocket_profile.h matches the result against a model.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -14,8 +15,12 @@ namespace lmshrink {
 
 // What a profile's error measures (issue 23 item 1):
 //   weight    ‖W − Ŵ‖_F / ‖W‖_F, the reference code's (and the paper's Table 6) unweighted metric (the default);
-//   whitened  ‖X (W − Ŵ)‖_F / ‖X W‖_F, the calibration-weighted error, from the Gram already held.
-enum class ProfileMetric { kWhitened, kWeight };
+//   whitened  ‖X (W − Ŵ)‖_F / ‖X W‖_F, the calibration-weighted error, from the Gram already held;
+//   nll       the measured increase of the calibration loss when the matrix alone takes the option (nll_probe.h), ks
+//             chosen per rate by the whitened error;
+//   kl        as nll, but the measured mean KL(p ‖ p̂) of the next-token distributions (nll_probe.h).
+enum class ProfileMetric { kWhitened, kWeight, kNll, kKl };
+inline bool is_probed_metric(ProfileMetric metric) { return metric == ProfileMetric::kNll || metric == ProfileMetric::kKl; }
 std::string profile_metric_name(ProfileMetric metric);
 ProfileMetric parse_profile_metric(const std::string& name, const std::string& field);  // throws naming `field`
 
@@ -26,6 +31,9 @@ struct ProfileOption {
   double error = 0.0;  // the profile's metric: ‖X (Ŵ − W)‖_F / ‖X W‖_F or ‖Ŵ − W‖_F / ‖W‖_F
   int bits = 0;        // factors: 0 (16-bit), 8 or 4 (RTN; sizes and error of the dequantized layer)
   bool compot = false; // the fit is COMPOT's orthogonal dictionary (compot.h) at k/s = 2, not ROCKET's
+  // Filled by the ΔNLL probe (nll_probe.h), −1 / NaN otherwise: both proxies of the stored layer and the measured ΔNLL.
+  double weight_error = -1.0, whitened_error = -1.0, measured_nll = std::numeric_limits<double>::quiet_NaN(),
+         measured_kl = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct MatrixProfile {
