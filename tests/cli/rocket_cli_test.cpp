@@ -141,7 +141,14 @@ TEST(RocketCliTest, BadProfilesGridsAndTargetsAreOneLineErrors) {
                                     R"({"format": "lmshrink-rocket-profile", "version": 1, "accounting": "full", "metric": "whitened", "matrices": []})");
   expect_bad_input(run_lmshrink(rocket_args(dir / "h", "--ratio 0.3 --profile " + quote(whitened)), "rocket_bad_h"),
                    "profiled with metric 'whitened', this run uses 'weight' (profile again or set --profile-metric)");
+  expect_bad_input(run_lmshrink(rocket_args(dir / "i", "--ratio 0.3 --profile-metric kl --nll-windows 0"), "rocket_bad_i"),
+                   "--nll-windows");
+  std::string kl = write_file("rocket_kl", "p.json",
+                              R"({"format": "lmshrink-rocket-profile", "version": 1, "accounting": "full", "metric": "kl", "matrices": []})");
+  expect_bad_input(run_lmshrink(rocket_args(dir / "j", "--ratio 0.3 --profile " + quote(kl)), "rocket_bad_j"),
+                   "profiled with metric 'kl', this run uses 'weight'");
   EXPECT_FALSE(fs::exists(dir / "e"));  // nothing half-written
+  EXPECT_FALSE(fs::exists(dir / "i"));
 }
 
 }  // namespace
