@@ -45,7 +45,7 @@ flags_of() {
 profile_flags_of() {
   case $1 in
     rocket) echo "" ;;
-    rocket-kl-compot) echo "--profile-metric kl --compot-candidates --nll-windows 16" ;;
+    rocket-kl-compot) echo "--profile-metric kl --compot-candidates --nll-windows 16" ;;  # as the recorded table
     rocket-int8-compot) echo "--quantize int8 --compot-candidates" ;;
     *) echo "-" ;;
   esac

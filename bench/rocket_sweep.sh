@@ -9,7 +9,7 @@
 # matrix) and rocket-mckp-int8-compot (COMPOT's fits as candidates too); their profiles are of the quantized factors
 # (`lmshrink profile --quantize`); with measured costs (issue 23 item 1): rocket-mckp-nll-compot and
 # rocket-mckp-kl-compot (profiles `--profile-metric nll|kl --compot-candidates --nll-windows $NLL_WINDOWS`, default
-# 16: each option's measured ΔNLL or KL(dense ‖ compressed) on the first calibration windows, both fits probed),
+# 8: each option's measured ΔNLL or KL(dense ‖ compressed) on the first calibration windows, both fits probed),
 # and compot-dynamic (compot --alloc dynamic) for reference.
 # Calibration: TinyStories calib file, blocks protocol, 256 x 512 tokens, seed 0, one-shot, all 7 projections, full
 # accounting; statistics cached once, the ROCKET profiles (default grid: rates 0.05..0.70, ks 1.0..3.0) computed
@@ -51,7 +51,7 @@ for bits in int8 int4 auto; do  # profiles of quantized factors, only for the va
     "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$bits.json" --quantize "$bits" "${CALIB_FLAGS[@]}" > /dev/null
   fi
 done
-NLL_WINDOWS=${NLL_WINDOWS:-16}
+NLL_WINDOWS=${NLL_WINDOWS:-8}
 for metric in nll kl; do  # measured costs: minutes per profile on stories260K
   if [[ " $ORDER " == *" rocket-mckp-$metric-compot "* ]]; then
     "$BIN" --quiet profile "$MODEL" -o "$WORK/profile-$metric-compot.json" --profile-metric "$metric" --compot-candidates \

@@ -25,7 +25,7 @@ const FieldFlags kProfileFlags = {{"rocket.grid.rates", "--rates"}, {"rocket.gri
 
 struct ProfileArgs {
   std::string model, tokenizer, out, targets = "all", rates, ks, accounting = "full", metric = "weight", quantize = "none";
-  int64_t quant_group = 128, nll_windows = 32;
+  int64_t quant_group = 128, nll_windows = 8;
   bool compot_candidates = false;
   double importance_exponent = 0.5, oversparsify = 0.005;
   CalibArgs calib;
@@ -128,7 +128,7 @@ Command add_profile(CLI::App& app) {
   cmd->add_option("--profile-metric", a->metric, "the error: weight (||W - W'|| / ||W||, the reference code's, "
                                                  "default), whitened (||X(W - W')|| / ||XW||) nll or kl (the measured "
                                                  "loss increase or KL from the dense model, one matrix at a time)");
-  cmd->add_option("--nll-windows", a->nll_windows, "--profile-metric nll|kl: calibration windows scored (default 32)");
+  cmd->add_option("--nll-windows", a->nll_windows, "--profile-metric nll|kl: calibration windows scored (default 8)");
   cmd->add_option("--quantize", a->quantize, "factors as compress --quantize will store them: none (default), int8 or int4 "
                                              "(sizes count codes and scales, errors are of the dequantized layer)");
   cmd->add_option("--quant-group", a->quant_group, "values per fp16 scale with --quantize (default 128)");

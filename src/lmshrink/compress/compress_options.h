@@ -62,7 +62,7 @@ struct RocketCompressOptions {  // rocket.h, rocket_profile.h, rocket_alloc.h
   int64_t refine_steps = 0;
   double refine_lr = 1e-3;
   bool compot_candidates = false;  // the profile also offers COMPOT's fit of every rate (rocket_profile.h)
-  int64_t nll_windows = 32;        // profile_metric nll or kl: calibration windows the probe scores (nll_probe.h)
+  int64_t nll_windows = 8;         // profile_metric nll or kl: calibration windows the probe scores (nll_probe.h)
 };
 
 struct MasaOptions {  // masa.h: attention projections only; ratio is the fraction of their weights removed

@@ -25,7 +25,7 @@ namespace lmshrink {
 struct RocketCompressOptions;
 
 struct NllProbeSettings {
-  int64_t windows = 32;      // probe windows: the first rows of the calibration tokens
+  int64_t windows = 8;       // probe windows: the first rows of the calibration tokens
   int64_t batch_size = 8;
   bool clamp_negative = true;  // a negative ΔNLL (the option helped on the probe) costs 0 in the knapsack
   ProfileMetric cost = ProfileMetric::kNll;  // the error each option gets: kNll (ΔNLL) or kKl (the KL below)
