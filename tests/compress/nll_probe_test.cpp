@@ -8,33 +8,21 @@
 
 #include <cmath>
 
-#include "lmshrink/calib/corpus.h"
-#include "lmshrink/calib/sampling.h"
 #include "lmshrink/calib/streaming.h"
 #include "lmshrink/compress/nll_probe.h"
 #include "lmshrink/compress/pipeline.h"
 #include "lmshrink/compress/rocket.h"
-#include "lmshrink/io/llama2c.h"
 #include "lmshrink/model/next_token_loss.h"
 #include "lmshrink/model/projections.h"
-#include "lmshrink/tokenizer/llama2c_tokenizer.h"
-#include "lmshrink/util/progress.h"
+#include "compress/stories_fixture.h"
 #include "test_support.h"
 
 namespace {
 
 using namespace lmshrink;
 
-at::Tensor calibration_tokens(int64_t n, int64_t seq_len) {
-  Llama2cTokenizer tokenizer(lmshrink::testing::stories_tok());
-  auto docs = read_corpus(lmshrink::testing::shared_path("data/tinystories/tinystories-valid-calib.txt"));
-  return sample_calibration(docs, tokenizer, CalibSpec{"tinystories", "blocks", n, seq_len, 0});
-}
-
-std::unique_ptr<Transformer> stories() {
-  set_progress_quiet(true);
-  return load_llama2c(lmshrink::testing::stories_bin());
-}
+using lmshrink::testing::calibration_tokens;
+using lmshrink::testing::stories;
 
 ProfileSettings small_grid(ProfileMetric metric, int bits) {
   ProfileSettings settings;
@@ -158,38 +146,22 @@ TEST(NllProbeTest, RankCorrelationMatchesHandComputedSpearman) {
   EXPECT_TRUE(std::isnan(rank_correlation({1}, {2})));
 }
 
-TEST(NllProbeTest, CompressWithTheKlMetricMeetsTheBudgetAndCostsAreTheMeasuredKl) {
+TEST(NllProbeTest, CompressWithAMeasuredMetricMeetsTheBudgetWithTheMeasuredCostsAndNoCap) {
   at::Tensor tokens = calibration_tokens(8, 64);
-  auto model = stories();
-  CompressOptions options = rocket_at(0.3);
-  options.rocket.grid = {{0.2, 0.4, 0.6}, {1.0, 2.0}};
-  options.rocket.profile_metric = ProfileMetric::kKl;
-  options.rocket.nll_windows = 4;
-  CompressResult result = compress_model(*model, tokens, options);
-  EXPECT_GE(result.allocated_ratio, 0.3 - 1e-9);
-  EXPECT_LT(result.alpha_min, 0.0) << "no error cap on measured costs";
-  for (const MatrixProfile& m : result.profile) {
-    for (const ProfileOption& o : m.options) {
-      if (o.rate > 0) {
-        EXPECT_EQ(o.error, o.measured_kl) << m.name;
-      }
-    }
-  }
-}
-
-TEST(NllProbeTest, CompressWithTheNllMetricMeetsTheBudgetAndCostsAreMeasured) {
-  at::Tensor tokens = calibration_tokens(8, 64);
-  auto model = stories();
-  CompressOptions options = rocket_at(0.3);
-  options.rocket.grid = {{0.2, 0.4, 0.6}, {1.0, 2.0}};
-  options.rocket.profile_metric = ProfileMetric::kNll;
-  options.rocket.nll_windows = 4;
-  CompressResult result = compress_model(*model, tokens, options);
-  EXPECT_GE(result.allocated_ratio, 0.3 - 1e-9);
-  for (const MatrixProfile& m : result.profile) {
-    for (const ProfileOption& o : m.options) {
-      if (o.rate > 0) {
-        EXPECT_FALSE(std::isnan(o.measured_nll)) << m.name;
+  for (ProfileMetric metric : {ProfileMetric::kNll, ProfileMetric::kKl}) {
+    auto model = stories();
+    CompressOptions options = rocket_at(0.3);
+    options.rocket.grid = {{0.2, 0.4, 0.6}, {1.0, 2.0}};
+    options.rocket.profile_metric = metric;
+    options.rocket.nll_windows = 4;
+    CompressResult result = compress_model(*model, tokens, options);
+    EXPECT_GE(result.allocated_ratio, 0.3 - 1e-9);
+    EXPECT_LT(result.alpha_min, 0.0) << "no error cap on measured costs";
+    for (const MatrixProfile& m : result.profile) {
+      for (const ProfileOption& o : m.options) {
+        if (o.rate == 0) continue;
+        double measured = metric == ProfileMetric::kKl ? o.measured_kl : std::max(o.measured_nll, 0.0);
+        EXPECT_EQ(o.error, measured) << m.name << " " << profile_metric_name(metric);
       }
     }
   }

@@ -7,30 +7,18 @@
 
 #include <set>
 
-#include "lmshrink/calib/corpus.h"
-#include "lmshrink/calib/sampling.h"
 #include "lmshrink/calib/streaming.h"
 #include "lmshrink/compress/pipeline.h"
-#include "lmshrink/io/llama2c.h"
-#include "lmshrink/tokenizer/llama2c_tokenizer.h"
 #include "lmshrink/util/error.h"
-#include "lmshrink/util/progress.h"
+#include "compress/stories_fixture.h"
 #include "test_support.h"
 
 namespace {
 
 using namespace lmshrink;
 
-at::Tensor calibration_tokens(int64_t n, int64_t seq_len) {
-  Llama2cTokenizer tokenizer(lmshrink::testing::stories_tok());
-  auto docs = read_corpus(lmshrink::testing::shared_path("data/tinystories/tinystories-valid-calib.txt"));
-  return sample_calibration(docs, tokenizer, CalibSpec{"tinystories", "blocks", n, seq_len, 0});
-}
-
-std::unique_ptr<Transformer> stories() {
-  set_progress_quiet(true);
-  return load_llama2c(lmshrink::testing::stories_bin());
-}
+using lmshrink::testing::calibration_tokens;
+using lmshrink::testing::stories;
 
 CompressOptions rocket_options(double ratio, const std::string& alloc) {
   CompressOptions o{Method::kRocket, ratio, all_projections(), Mode::kOneShot, 4};
