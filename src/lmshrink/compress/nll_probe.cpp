@@ -1,4 +1,4 @@
-// Measured ΔNLL of every profile option (see nll_probe.h).
+// Measured ΔNLL and KL of every profile option (see nll_probe.h).
 #include "lmshrink/compress/nll_probe.h"
 
 #include <torch/torch.h>
@@ -68,17 +68,25 @@ std::map<std::string, MatrixSlot> matrix_slots(const Transformer& model) {
   return slots;
 }
 
+// Puts a slot's own layer back when the probe of its matrix ends, by return or by exception.
+struct SlotRestore {
+  std::unique_ptr<Linear>& slot;
+  std::unique_ptr<Linear> original;
+  ~SlotRestore() { slot = std::move(original); }
+};
+
 // One matrix: every compressed option applied alone, its loss measured, the dense layer restored.
 void probe_matrix(Transformer& model, const MatrixSlot& where, MatrixProfile& matrix, const LayerStats& stats,
                   const at::Tensor& hidden, const at::Tensor& windows, double dense_loss, at::Tensor& dense_log_probs,
                   const RocketCompressOptions& rocket, int64_t quant_group, const NllProbeSettings& settings) {
   std::unique_ptr<Linear>& slot = projection_slot(model.mutable_blocks()[where.layer], where.projection);
-  std::unique_ptr<Linear> original = std::move(slot);
-  at::Tensor weight = original->dense();
+  SlotRestore restore{slot, std::move(slot)};
+  const Linear& original = *restore.original;
+  at::Tensor weight = original.dense();
   double weight_norm = weight.to(torch::kFloat64).norm().item<double>();
   for (ProfileOption& option : matrix.options) {
     if (option.rate == 0.0) continue;
-    std::unique_ptr<Linear> candidate = std::make_unique<DenseLinear>(weight, original->bias());
+    std::unique_ptr<Linear> candidate = std::make_unique<DenseLinear>(weight, original.bias());
     CompressedLayer record =
         compress_rocket_layer(candidate, matrix.name, &stats, rocket, option, {option.bits, quant_group});
     slot = std::move(candidate);
@@ -92,7 +100,6 @@ void probe_matrix(Transformer& model, const MatrixSlot& where, MatrixProfile& ma
     if (settings.cost == ProfileMetric::kKl) option.error = std::max(score.kl, 0.0);
     else option.error = settings.clamp_negative ? std::max(delta, 0.0) : delta;
   }
-  slot = std::move(original);
 }
 
 }  // namespace

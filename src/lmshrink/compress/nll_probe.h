@@ -6,8 +6,9 @@
 // of the compressed model's loss increase, instead of a sum of relative errors that treats every matrix alike.
 // Cost: one forward of blocks l … L−1 and the head over the probe windows per option (the inputs of block l are the
 // dense model's, computed once), so it is meant for models whose forward over a few windows is cheap.
-// The same forwards also give KL(p ‖ p̂) of the next-token distributions (the dense model's log-probabilities are
-// kept: windows × seq × vocab floats), the cost of metric kl.
+// The same forwards also give KL(p ‖ p̂) of the next-token distributions, the cost of metric kl. Memory: the dense
+// model's log-probabilities are kept (windows × seq × vocab float32) and one batch's are formed in float64, so a
+// 128k vocabulary at 8 × 512 tokens needs about 6 GB: another reason the probe is for small models.
 // Each probed option also records its weight-space and whitened errors (‖W − Ŵ‖/‖W‖, ‖X(W − Ŵ)‖/‖XW‖) so that a
 // report can say how well either predicts the measured ΔNLL.
 #pragma once
