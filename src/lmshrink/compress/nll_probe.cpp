@@ -82,8 +82,8 @@ void probe_matrix(Transformer& model, const MatrixSlot& where, MatrixProfile& ma
   std::unique_ptr<Linear>& slot = projection_slot(model.mutable_blocks()[where.layer], where.projection);
   SlotRestore restore{slot, std::move(slot)};
   const Linear& original = *restore.original;
-  at::Tensor weight = original.dense();
-  double weight_norm = weight.to(torch::kFloat64).norm().item<double>();
+  at::Tensor weight = original.dense(), weight64 = weight.to(torch::kFloat64);
+  double weight_norm = weight64.norm().item<double>();
   for (ProfileOption& option : matrix.options) {
     if (option.rate == 0.0) continue;
     std::unique_ptr<Linear> candidate = std::make_unique<DenseLinear>(weight, original.bias());
@@ -93,7 +93,7 @@ void probe_matrix(Transformer& model, const MatrixSlot& where, MatrixProfile& ma
     ProbeScore score = score_from_block(model, where.layer, hidden, windows, settings.batch_size, dense_log_probs);
     double delta = score.loss - dense_loss;
     option.weight_error =
-        (slot->dense().to(torch::kFloat64) - weight.to(torch::kFloat64)).norm().item<double>() / std::max(weight_norm, 1e-300);
+        (slot->dense().to(torch::kFloat64) - weight64).norm().item<double>() / std::max(weight_norm, 1e-300);
     option.whitened_error = std::sqrt(std::max(record.whitened_error, 0.0));
     option.measured_nll = delta;
     option.measured_kl = score.kl;
